@@ -1,0 +1,19 @@
+"""Method handlers, one module per namespace, registered in one table (server.handlers.registry).
+
+Adding a namespace: write `server/handlers/<name>.py` using `@method(...)`, then list the module below.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from server.handlers.registry import TABLE, Table
+
+HANDLER_MODULES: tuple[str, ...] = ("server.handlers.fs",)
+
+
+def load_method_table() -> Table:
+    """Import every handler module (which registers its methods) and return the table."""
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
+    return TABLE

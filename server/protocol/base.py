@@ -1,0 +1,111 @@
+"""Base classes for wire models and the bridge from pydantic validation errors to upstream's messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from server.protocol.errors import InvalidRequest, describe_value, invalid_params, missing_field
+
+
+class WireModel(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown fields ignored (upstream accepts them)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object sent to clients. Absent optionals are explicit nulls, as upstream sends them."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+VERBATIM = "rpc_verbatim"
+"""Error type for validators whose message upstream sends without the "Invalid request: " prefix."""
+
+
+def verbatim_error(message: str) -> PydanticCustomError:
+    return PydanticCustomError(VERBATIM, message)
+
+
+def _check_absolute(value: str) -> str:
+    if "\x00" in value:
+        raise verbatim_error("file name contained an unexpected NUL byte")
+    if not value.startswith("/"):
+        raise ValueError("AbsolutePathBuf deserialized without a base path")
+    return value
+
+
+AbsolutePath = Annotated[str, AfterValidator(_check_absolute)]
+"""An absolute path string, checked like upstream's AbsolutePathBuf (relative, empty and `~` paths fail)."""
+
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "bool_type": "a boolean",
+    "list_type": "a sequence",
+    "dict_type": "a map",
+    "model_type": "a map",
+    "model_attributes_type": "a map",
+    "float_type": "a number",
+}
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def translate(error: ValidationError) -> InvalidRequest:
+    """The first pydantic error, worded like upstream's serde errors and naming the field."""
+    first = error.errors(include_url=False)[0]
+    kind, loc, value = first["type"], tuple(first["loc"]), first.get("input")
+    if kind == VERBATIM:
+        return InvalidRequest(first["msg"])
+    if kind == "missing":
+        return missing_field(str(loc[-1]))
+    if kind in {"union_tag_invalid", "literal_error"}:
+        expected = first.get("ctx", {}).get("expected_tags") or first.get("ctx", {}).get("expected", "")
+        tags = ", ".join(f"`{tag.strip().strip(chr(39))}`" for tag in str(expected).split(","))
+        return invalid_params(f"unknown variant `{value}`, expected one of {tags}")
+    if kind == "union_tag_not_found":
+        return missing_field(str(first.get("ctx", {}).get("discriminator", "type")).strip("'"))
+    if kind in _EXPECTED:
+        at = f" at `{_dotted(loc)}`" if loc else ""
+        return invalid_params(f"invalid type: {describe_value(value)}, expected {_EXPECTED[kind]}{at}")
+    message = first["msg"].removeprefix("Value error, ")
+    at = f" at `{_dotted(loc)}`" if loc else ""
+    return invalid_params(f"{message}{at}")
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def params_parser(model: type[Model] | None) -> Callable[[Any], Model | None]:
+    """A method table parser for `model`. None means the method takes no params (any value accepted).
+
+    Upstream accepts a positional array for struct params (serde's struct-from-sequence), so we do too.
+    """
+
+    if model is None:
+
+        def parse_nothing(raw: Any) -> None:
+            return None
+
+        return parse_nothing
+
+    fields = [info.alias or name for name, info in model.model_fields.items()]
+
+    def parse(raw: Any) -> Model:
+        if raw is None:
+            raise missing_field("params")
+        if isinstance(raw, list):
+            raw = dict(zip(fields, raw, strict=False))
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            raise translate(exc) from None
+
+    return parse

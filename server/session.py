@@ -1,0 +1,133 @@
+"""What a handler sees: the server it runs in and the connection it serves.
+
+Handlers never see a transport. They notify, ask the client (server->client requests), and keep
+per-connection domain state through `Session.scoped()`, which the connection closes when it ends, so a
+disconnect releases watches, search sessions and login servers without each handler remembering to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from server.protocol.errors import RpcError
+from server.rpc import Connection, JsonValue
+
+T = TypeVar("T")
+
+
+class Closeable(Protocol):
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """Settings from the command line that handlers may read."""
+
+    config_overrides: tuple[str, ...] = ()
+    """`-c key=value` pairs, in order."""
+    session_source: str | None = None
+
+
+@dataclass
+class ServerContext:
+    """State shared by every connection of one server process."""
+
+    codex_home: Path
+    options: ServerOptions = field(default_factory=ServerOptions)
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    _shared: dict[type[Any], Any] = field(default_factory=dict)
+
+    def shared(self, factory: Callable[[ServerContext], T], key: type[T]) -> T:
+        """One instance of `key` per server, created on first use by `factory(self)`."""
+        if key not in self._shared:
+            self._shared[key] = factory(self)
+        instance: T = self._shared[key]
+        return instance
+
+
+class ClientRequestError(RpcError):
+    """The client answered a server->client request with an error object."""
+
+
+class Session:
+    """One connection as handlers see it."""
+
+    def __init__(
+        self,
+        server: ServerContext,
+        connection: Connection,
+        emit: Callable[[str], None],
+    ) -> None:
+        self.server = server
+        self.connection = connection
+        self._emit = emit
+        self._scoped: dict[type[Any], Any] = {}
+        self._waiting: dict[int | str, asyncio.Future[JsonValue]] = {}
+        self.closed = False
+
+    @property
+    def experimental_api(self) -> bool:
+        return self.connection.experimental_api
+
+    def notify(self, method: str, params: Any) -> None:
+        """Send a notification (dropped silently if the client opted out or the connection is gone)."""
+        if self.closed:
+            return
+        wire = params.to_wire() if hasattr(params, "to_wire") else params
+        encoded = self.connection.notification(method, wire)
+        if encoded is not None:
+            self._emit(encoded)
+
+    async def request(self, method: str, params: Any, *, timeout: float | None = None) -> JsonValue:
+        """Ask the client and wait for its answer; raises ClientRequestError if it answers with an error."""
+        wire = params.to_wire() if hasattr(params, "to_wire") else params
+        request_id, encoded = self.connection.server_request(method, wire)
+        future: asyncio.Future[JsonValue] = asyncio.get_running_loop().create_future()
+        self._waiting[request_id] = future
+        self._emit(encoded)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._waiting.pop(request_id, None)
+            self.connection.abandon_server_request(request_id)
+
+    def resolve(self, request_id: int | str, result: JsonValue, error: dict[str, Any] | None) -> None:
+        future = self._waiting.get(request_id)
+        if future is None or future.done():
+            return
+        if error is not None:
+            code = error.get("code")
+            future.set_exception(
+                ClientRequestError(str(error.get("message", "")), code=code if isinstance(code, int) else None)
+            )
+        else:
+            future.set_result(result)
+
+    def scoped(self, factory: Callable[[Session], T], key: type[T]) -> T:
+        """One instance of `key` per connection; closed (`aclose()`) when the connection ends."""
+        if key not in self._scoped:
+            self._scoped[key] = factory(self)
+        instance: T = self._scoped[key]
+        return instance
+
+    def peek_scoped(self, key: type[T]) -> T | None:
+        """The connection's `key` instance if one was created, without creating it."""
+        instance: T | None = self._scoped.get(key)
+        return instance
+
+    async def close(self) -> None:
+        """Release every per-connection resource and fail pending server->client requests."""
+        self.closed = True
+        for future in self._waiting.values():
+            if not future.done():
+                future.cancel()
+        for instance in reversed(list(self._scoped.values())):
+            aclose = getattr(instance, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        self._scoped.clear()

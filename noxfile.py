@@ -1,0 +1,103 @@
+"""Every task a developer or CI runs, in one place.
+
+`./nox -s tests` is the test command (what `.ci/run` runs); `./nox -s zsh` is the main job. Sessions share
+one virtualenv per set of extras so a second run does not reinstall the world.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["lint", "tests"]
+
+ROOT = Path(__file__).parent
+CACHE = ROOT / ".cache"
+SCHEMA_DIR = CACHE / "upstream-schema"
+LINT_PATHS = ["server", "harness", "release", "fixtures"]
+
+
+def install_project(session: nox.Session, *extras: str) -> None:
+    """Install the project (editable, so tracebacks point at the checkout) with the given extras."""
+    spec = f".[{','.join(extras)}]" if extras else "."
+    session.install("-e", spec)
+
+
+def upstream_schema(session: nox.Session, *, experimental: bool = False) -> Path:
+    """Generate the upstream server's JSON schema once; it is a build output, cached outside git."""
+    out = SCHEMA_DIR / ("experimental" if experimental else "stable")
+    args = ["python", "-m", "harness.upstream", "schema", "--out", str(out)]
+    if experimental:
+        args.append("--experimental")
+    session.run(*args)
+    return out
+
+
+def xdist_workers() -> str:
+    """Two workers on the 2-core CI machines; `auto` elsewhere."""
+    return os.environ.get("PYTEST_XDIST_WORKERS", "auto")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Unit and integration tests against our server, every message checked against the upstream schema."""
+    install_project(session, "test", "upstream")
+    schema = upstream_schema(session, experimental=True)
+    session.run(
+        "pytest",
+        "-n",
+        xdist_workers(),
+        "--app-server=python",
+        f"--app-server-schema={schema}",
+        *session.posargs,
+    )
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """The protocol-only integration suite against the upstream binary: proves the tests pin real behaviour."""
+    install_project(session, "test", "upstream")
+    session.run("pytest", "-n", xdist_workers(), "tests/integration", "--app-server=codex", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and mypy --strict over the shipped packages."""
+    install_project(session, "test", "upstream")
+    session.install("ruff", "mypy", "types-requests", "types-PyYAML")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy", "--strict", *LINT_PATHS)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks, ours against upstream in one run; JSON results land in bench/results/."""
+    install_project(session, "test", "upstream")
+    session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session
+def flake(session: nox.Session) -> None:
+    """The integration suite 20 times under chaos with different seeds: order dependence shows up here."""
+    install_project(session, "test", "upstream")
+    runs = int(os.environ.get("FLAKE_RUNS", "20"))
+    passed = failed = 0
+    for seed in range(1, runs + 1):
+        try:
+            session.run(
+                "pytest", "-q", "-n", "2", "tests/integration", "-p", "no:cacheprovider",
+                f"--harness-chaos={seed}", *session.posargs,
+            )
+            passed += 1
+        except nox.command.CommandFailed:
+            failed += 1
+            session.warn(f"run with chaos seed {seed} failed")
+    print(f"{passed} passed, {failed} failed")
+    if failed:
+        session.error(f"{failed} of {runs} chaos runs failed")

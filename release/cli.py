@@ -1,0 +1,20 @@
+"""Shared pieces of the release command line: the error type and the list of command groups."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+# Modules that expose `register(subparsers)`; one line per command group.
+COMMAND_MODULES: tuple[str, ...] = ("release.dotslash", "release.publish", "release.fixture")
+
+
+class ReleaseError(Exception):
+    """A failure the user can act on; printed as one line, exit status 1."""
+
+
+def command_groups() -> list[Register]:
+    return [importlib.import_module(name).register for name in COMMAND_MODULES]

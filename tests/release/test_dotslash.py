@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from dotslash_helpers import dotslash_tool, make_archive, make_artifacts
 
 from release import dotslash, targets
 from release.__main__ import main
 from release.cli import ReleaseError
+from tests.release.dotslash_helpers import dotslash_tool, make_archive, make_artifacts
 
 CONFIG = dotslash.DEFAULT_CONFIG
 

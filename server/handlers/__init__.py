@@ -6,14 +6,21 @@ Adding a namespace: write `server/handlers/<name>.py` using `@method(...)`, then
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from server.handlers.registry import TABLE, Table
+if TYPE_CHECKING:
+    from server.handlers.registry import Table
 
 HANDLER_MODULES: tuple[str, ...] = ("server.handlers.fs",)
 
 
 def load_method_table() -> Table:
-    """Import every handler module (which registers its methods) and return the table."""
+    """Import every handler module (which registers its methods) and return the table.
+
+    Called on the first request after initialize, never at import: the modules pull in pydantic.
+    """
+    from server.handlers.registry import TABLE
+
     for module in HANDLER_MODULES:
         importlib.import_module(module)
     return TABLE

@@ -69,32 +69,63 @@ def serve_until_initialized(connection: Connection, reader: LineReader) -> list[
     return []
 
 
+def _pollable(fd: int) -> bool:
+    """Pipes, sockets and terminals work with the event loop; regular files (`< requests.jsonl`) do not."""
+    import stat
+
+    mode = os.fstat(fd).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
+
+
 async def serve(context: ServerContext, connection: Connection, reader: LineReader, backlog: list[bytes]) -> None:
-    """Phase two: the asyncio runner over the same connection."""
+    """Phase two: the asyncio runner over the same connection.
+
+    Pipes are driven by the event loop directly (no thread hop per message, which is most of the cost of
+    a small request); anything else falls back to one reader and one writer thread.
+    """
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
     from server.runner import ConnectionRunner
 
     loop = asyncio.get_running_loop()
-    read_thread = ThreadPoolExecutor(1, thread_name_prefix="stdin")
-    write_thread = ThreadPoolExecutor(1, thread_name_prefix="stdout")
+    threads = ThreadPoolExecutor(2, thread_name_prefix="stdio")
+
+    async def read_chunk() -> bytes:
+        return await loop.run_in_executor(threads, os.read, STDIN, READ_SIZE)
+
+    async def write(data: bytes) -> None:
+        await loop.run_in_executor(threads, _write_all, STDOUT, data)
+
+    if _pollable(STDIN):
+        stream = asyncio.StreamReader(limit=READ_SIZE)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), os.fdopen(STDIN, "rb", 0))
+
+        async def read_chunk() -> bytes:
+            return await stream.read(READ_SIZE)
+
+    if _pollable(STDOUT):
+        transport, protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, os.fdopen(STDOUT, "wb", 0)
+        )
+        stream_writer = asyncio.StreamWriter(transport, protocol, None, loop)
+
+        async def write(data: bytes) -> None:
+            stream_writer.write(data)
+            await stream_writer.drain()
 
     async def incoming() -> AsyncIterator[bytes]:
         for line in backlog:
             yield line
         while not reader.eof:
-            chunk = await loop.run_in_executor(read_thread, os.read, STDIN, READ_SIZE)
-            for line in reader.feed(chunk):
+            for line in reader.feed(await read_chunk()):
                 yield line
 
     async def send(batch: list[str]) -> None:
-        data = ("\n".join(batch) + "\n").encode()
-        await loop.run_in_executor(write_thread, _write_all, STDOUT, data)
+        await write(("\n".join(batch) + "\n").encode())
 
     runner = ConnectionRunner(context, connection, send)
     try:
         await runner.run(incoming())
     finally:
-        write_thread.shutdown(wait=True)
-        read_thread.shutdown(wait=False, cancel_futures=True)
+        threads.shutdown(wait=False, cancel_futures=True)

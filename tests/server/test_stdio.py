@@ -1,0 +1,95 @@
+"""The stdio server as a process: bursts, overload, end of input. Ours only (upstream drops bursts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+INIT = {"id": "init", "method": "initialize", "params": {"clientInfo": {"name": "t", "version": "1"}}}
+
+
+def run_server(lines: list[dict[str, Any] | str], tmp_path: Path, *args: str) -> tuple[list[dict[str, Any]], str]:
+    """Feed all lines in one write, close stdin, collect every response line."""
+    payload = "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+    env = {**os.environ, "CODEX_HOME": str(tmp_path / "home")}
+    done = subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        input=payload.encode(),
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    return [json.loads(line) for line in done.stdout.decode().splitlines()], done.stderr.decode()
+
+
+def metadata(request_id: int) -> dict[str, Any]:
+    return {"id": request_id, "method": "fs/getMetadata", "params": {"path": "/"}}
+
+
+def test_a_burst_of_1000_requests_gets_1000_answers(tmp_path: Path) -> None:
+    responses, _ = run_server([INIT, *(metadata(i) for i in range(1000))], tmp_path)
+    answered = {r["id"] for r in responses if r["id"] != "init"}
+    assert answered == set(range(1000))
+    assert all("result" in r or r["error"]["code"] == -32001 for r in responses)
+
+
+def test_overload_is_reported_with_upstreams_code_and_every_request_is_answered(tmp_path: Path) -> None:
+    responses, _ = run_server([INIT, *(metadata(i) for i in range(300))], tmp_path, "--max-in-flight", "4")
+    by_id = {r["id"]: r for r in responses if r["id"] != "init"}
+    assert set(by_id) == set(range(300))
+    overloaded = [r for r in by_id.values() if "error" in r]
+    assert overloaded, "a 300-request burst against a limit of 4 must be refused in part"
+    assert {json.dumps(r["error"]) for r in overloaded} == {
+        json.dumps({"code": -32001, "message": "Server overloaded; retry later."})
+    }
+    assert any("result" in r for r in by_id.values())
+
+
+def test_requests_received_before_end_of_input_are_still_answered(tmp_path: Path) -> None:
+    responses, _ = run_server([INIT, metadata(1), metadata(2)], tmp_path)
+    assert {r["id"] for r in responses} == {"init", 1, 2}
+
+
+def test_malformed_lines_are_logged_and_skipped(tmp_path: Path) -> None:
+    responses, stderr = run_server([INIT, "{not json", "[1,2]", metadata(5)], tmp_path)
+    assert [r["id"] for r in responses] == ["init", 5]
+    assert stderr.count("app-server:") == 2
+
+
+def test_input_ending_before_initialize_exits_zero(tmp_path: Path) -> None:
+    responses, _ = run_server([metadata(1)], tmp_path)
+    assert responses == [{"error": {"code": -32600, "message": "Not initialized"}, "id": 1}]
+
+
+def test_help_describes_the_listen_option() -> None:
+    done = subprocess.run([sys.executable, "-m", "server", "--help"], capture_output=True, text=True, check=True)
+    assert "--listen" in done.stdout
+
+
+@pytest.mark.parametrize("argv", [["--listen", "http://127.0.0.1:1"], ["--max-in-flight", "0"]])
+def test_bad_command_lines_fail_with_one_line(argv: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "server", *argv], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_requests_from_a_regular_file_are_answered(tmp_path: Path) -> None:
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text("".join(json.dumps(m) + "\n" for m in [INIT, metadata(1), metadata(2)]))
+    with requests.open("rb") as stdin:
+        done = subprocess.run(
+            [sys.executable, "-m", "server"],
+            stdin=stdin,
+            capture_output=True,
+            env={**os.environ, "CODEX_HOME": str(tmp_path / "home")},
+            timeout=60,
+            check=True,
+        )
+    assert {json.loads(line)["id"] for line in done.stdout.splitlines()} == {"init", 1, 2}

@@ -1,0 +1,70 @@
+"""Foundation figures: process start -> initialize response, RSS after initialize, 1000 sequential requests."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench._servers import KINDS, StdioServer, ratio, summary
+
+STARTS = 20
+SEQUENTIAL = 1000
+
+
+def start_to_initialize_ms(kind: str) -> tuple[float, int, int]:
+    """One fresh process: ms to the initialize response, RSS (kB) then, and RSS after one more request."""
+    started = time.perf_counter()
+    server = StdioServer(kind)
+    try:
+        server.initialize()
+        elapsed = (time.perf_counter() - started) * 1000
+        rss_at_init = server.rss_kb()
+        server.request("fs/getMetadata", {"path": "/"})
+        return elapsed, rss_at_init, server.rss_kb()
+    finally:
+        server.close()
+
+
+def sequential_seconds(kind: str) -> float:
+    server = StdioServer(kind)
+    try:
+        server.initialize()
+        server.request("fs/getMetadata", {"path": "/"})  # warm: ours loads its handlers on first use
+        started = time.perf_counter()
+        for _ in range(SEQUENTIAL):
+            server.request("fs/getMetadata", {"path": "/"})
+        return time.perf_counter() - started
+    finally:
+        server.close()
+
+
+def run() -> dict[str, Any]:
+    starts: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    rss_init: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    rss_ready: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    for _ in range(STARTS):  # interleaved, so load drift hits both alike
+        for kind in KINDS:
+            ms, at_init, ready = start_to_initialize_ms(kind)
+            starts[kind].append(ms)
+            rss_init[kind].append(at_init / 1024)
+            rss_ready[kind].append(ready / 1024)
+    sequential: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    for _ in range(3):
+        for kind in KINDS:
+            sequential[kind].append(sequential_seconds(kind))
+    figures: dict[str, Any] = {
+        "start_to_initialize_ms": {kind: summary(starts[kind]) for kind in KINDS},
+        "rss_after_initialize_mb": {kind: summary(rss_init[kind]) for kind in KINDS},
+        "rss_after_first_request_mb": {kind: summary(rss_ready[kind]) for kind in KINDS},
+        "sequential_1000_getMetadata_s": {kind: summary(sequential[kind]) for kind in KINDS},
+    }
+    figures["ratios_ours_over_upstream"] = {
+        name: ratio(figures[name]["python"]["median"], figures[name]["codex"]["median"])
+        for name in (
+            "start_to_initialize_ms",
+            "rss_after_initialize_mb",
+            "rss_after_first_request_mb",
+            "sequential_1000_getMetadata_s",
+        )
+    }
+    return figures

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from server.protocol.errors import InternalError, RpcError
@@ -27,6 +28,12 @@ FLUSH_TIMEOUT_SECONDS = 5.0
 """At shutdown, how long we wait for a client to read what we still have to say."""
 
 SHUTTING_DOWN = InternalError("request cancelled: the server is shutting down")
+
+
+def _origin(exc: BaseException) -> str:
+    """Where an unexpected exception was raised. Its message is not logged: it may quote a secret."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown location"
 
 
 def log(message: str) -> None:
@@ -75,7 +82,7 @@ class ConnectionRunner:
             raise
         except Exception as exc:
             if not isinstance(exc, RpcError):
-                log(f"{job.spec.name} failed: {type(exc).__name__}: {exc}")
+                log(f"{job.spec.name} failed: {type(exc).__name__} at {_origin(exc)}")
             self._enqueue(self.connection.finish(job.request_id, error=exc))
 
     def handle(self, message: str | bytes) -> None:

@@ -1,0 +1,173 @@
+"""The asyncio runner: concurrency, server->client requests, shutdown. Driven with an in-memory table."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.rpc import Connection, MethodSpec, ServerInfo
+from server.runner import ConnectionRunner
+from server.session import ClientRequestError, ServerContext, Session
+
+INIT = json.dumps({"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "t", "version": "1"}}})
+
+
+class Table:
+    def __init__(self, handlers: dict[str, Any]) -> None:
+        self.specs = {name: MethodSpec(name, lambda raw: raw, handler) for name, handler in handlers.items()}
+
+    def get(self, name: str) -> MethodSpec | None:
+        return self.specs.get(name)
+
+    def names(self) -> Iterator[str]:
+        return iter(self.specs)
+
+
+class Pipe:
+    """An in-memory client: feed lines in, collect what the runner sends."""
+
+    def __init__(self) -> None:
+        self.inbox: asyncio.Queue[str | None] = asyncio.Queue()
+        self.sent: list[dict[str, Any]] = []
+        self.arrived = asyncio.Event()
+
+    async def incoming(self) -> AsyncIterator[str]:
+        while (line := await self.inbox.get()) is not None:
+            yield line
+
+    async def send(self, batch: list[str]) -> None:
+        self.sent.extend(json.loads(line) for line in batch)
+        self.arrived.set()
+
+    async def response(self, request_id: Any) -> dict[str, Any]:
+        for _ in range(500):
+            for message in self.sent:
+                if message.get("id") == request_id and "method" not in message:
+                    return message
+            self.arrived.clear()
+            await asyncio.wait_for(self.arrived.wait(), 5)
+        raise AssertionError(f"no response to {request_id}")
+
+
+def start(handlers: dict[str, Any]) -> tuple[Pipe, ConnectionRunner, asyncio.Task[None]]:
+    pipe = Pipe()
+    connection = Connection(ServerInfo(Path("/h")), lambda: Table(handlers))
+    runner = ConnectionRunner(ServerContext(Path("/h")), connection, pipe.send)
+    task = asyncio.create_task(runner.run(pipe.incoming()))
+    pipe.inbox.put_nowait(INIT)
+    return pipe, runner, task
+
+
+def call(request_id: Any, method: str, params: Any = None) -> str:
+    return json.dumps({"id": request_id, "method": method, "params": params or {}})
+
+
+def test_a_slow_handler_does_not_block_a_fast_one() -> None:
+    async def scenario() -> None:
+        release = asyncio.Event()
+
+        async def slow(session: Session, params: Any) -> dict[str, str]:
+            await release.wait()
+            return {"who": "slow"}
+
+        async def fast(session: Session, params: Any) -> dict[str, str]:
+            return {"who": "fast"}
+
+        pipe, _, task = start({"t/slow": slow, "t/fast": fast})
+        pipe.inbox.put_nowait(call(1, "t/slow"))
+        pipe.inbox.put_nowait(call(2, "t/fast"))
+        assert (await pipe.response(2))["result"] == {"who": "fast"}
+        assert all(message.get("id") != 1 for message in pipe.sent)
+        release.set()
+        assert (await pipe.response(1))["result"] == {"who": "slow"}
+        pipe.inbox.put_nowait(None)
+        await task
+
+    asyncio.run(scenario())
+
+
+def test_server_to_client_request_round_trip_and_error() -> None:
+    async def scenario() -> None:
+        async def ask(session: Session, params: Any) -> Any:
+            try:
+                return {"answer": await session.request("item/tool/call", {"q": params["q"]}, timeout=5)}
+            except ClientRequestError as exc:
+                return {"refused": exc.message}
+
+        pipe, _, task = start({"t/ask": ask})
+        for request_id, q in ((1, "yes"), (2, "no")):
+            pipe.inbox.put_nowait(call(request_id, "t/ask", {"q": q}))
+        for _ in range(100):
+            server_requests = [m for m in pipe.sent if m.get("method") == "item/tool/call"]
+            if len(server_requests) == 2:
+                break
+            pipe.arrived.clear()
+            await asyncio.wait_for(pipe.arrived.wait(), 5)
+        for message in server_requests:
+            if message["params"]["q"] == "yes":
+                pipe.inbox.put_nowait(json.dumps({"id": message["id"], "result": {"ok": True}}))
+            else:
+                pipe.inbox.put_nowait(json.dumps({"id": message["id"], "error": {"code": 1, "message": "nope"}}))
+        assert (await pipe.response(1))["result"] == {"answer": {"ok": True}}
+        assert (await pipe.response(2))["result"] == {"refused": "nope"}
+        pipe.inbox.put_nowait(None)
+        await task
+
+    asyncio.run(scenario())
+
+
+def test_end_of_input_cancels_stuck_work_answers_it_and_closes_scoped_resources() -> None:
+    async def scenario() -> None:
+        closed: list[str] = []
+
+        class Resource:
+            def __init__(self, session: Session) -> None:
+                self.session = session
+
+            async def aclose(self) -> None:
+                closed.append("resource")
+
+        async def stuck(session: Session, params: Any) -> None:
+            session.scoped(Resource, Resource)
+            await asyncio.Event().wait()
+
+        import server.runner as runner_module
+
+        grace = runner_module.SHUTDOWN_GRACE_SECONDS
+        runner_module.SHUTDOWN_GRACE_SECONDS = 0.05
+        try:
+            pipe, _, task = start({"t/stuck": stuck})
+            pipe.inbox.put_nowait(call(7, "t/stuck"))
+            pipe.inbox.put_nowait(None)
+            await asyncio.wait_for(task, 10)
+        finally:
+            runner_module.SHUTDOWN_GRACE_SECONDS = grace
+        assert (await pipe.response(7))["error"]["code"] == -32603
+        assert closed == ["resource"]
+        assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+
+    asyncio.run(scenario())
+
+
+def test_handler_exceptions_become_internal_errors_without_details(capsys: pytest.CaptureFixture[str]) -> None:
+    async def scenario() -> None:
+        async def broken(session: Session, params: Any) -> None:
+            raise RuntimeError("token=sk-secret")
+
+        pipe, _, task = start({"t/broken": broken})
+        pipe.inbox.put_nowait(call(3, "t/broken"))
+        error = (await pipe.response(3))["error"]
+        assert error["code"] == -32603
+        assert "sk-secret" not in error["message"]
+        pipe.inbox.put_nowait(None)
+        await task
+
+    asyncio.run(scenario())
+    logged = capsys.readouterr().err
+    assert "t/broken failed: RuntimeError at " in logged
+    assert "sk-secret" not in logged

@@ -49,7 +49,7 @@ def serve_directory(directory: Path) -> Iterator[str]:
     """Serve `directory` over HTTP on 127.0.0.1 with an OS-chosen port; yields the base URL."""
     handler = functools.partial(_QuietHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=functools.partial(server.serve_forever, poll_interval=0.05), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from server.rpc import Connection, Ignored, Reply
 
 if TYPE_CHECKING:
+    import asyncio
+
     from server.session import ServerContext
 
 READ_SIZE = 1 << 16
@@ -77,55 +79,87 @@ def _pollable(fd: int) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
 
 
+class _ThreadedIO:
+    """Blocking reads and writes in one worker thread each: works for any kind of file."""
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="stdin")
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="stdout")
+
+    async def read_chunk(self) -> bytes:
+        import asyncio
+
+        return await asyncio.get_running_loop().run_in_executor(self._reader, os.read, STDIN, READ_SIZE)
+
+    async def write(self, data: bytes) -> None:
+        import asyncio
+
+        await asyncio.get_running_loop().run_in_executor(self._writer, _write_all, STDOUT, data)
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        self._reader.shutdown(wait=False, cancel_futures=True)
+
+
+class _PipeIO:
+    """stdin/stdout pipes driven by the event loop: no thread hop per message, most of a small request's cost."""
+
+    def __init__(self, reader: asyncio.StreamReader | None, writer: asyncio.StreamWriter | None) -> None:
+        self._fallback = _ThreadedIO()
+        self._reader = reader
+        self._writer = writer
+
+    @classmethod
+    async def open(cls) -> _PipeIO:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        reader = writer = None
+        if _pollable(STDIN):
+            reader = asyncio.StreamReader(limit=READ_SIZE)
+            stdin = os.fdopen(STDIN, "rb", 0)
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+        if _pollable(STDOUT):
+            stdout = os.fdopen(STDOUT, "wb", 0)
+            transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, stdout)
+            writer = asyncio.StreamWriter(transport, protocol, None, loop)
+        return cls(reader, writer)
+
+    async def read_chunk(self) -> bytes:
+        if self._reader is None:
+            return await self._fallback.read_chunk()
+        return await self._reader.read(READ_SIZE)
+
+    async def write(self, data: bytes) -> None:
+        if self._writer is None:
+            await self._fallback.write(data)
+            return
+        self._writer.write(data)
+        await self._writer.drain()
+
+    def close(self) -> None:
+        self._fallback.close()
+
+
 async def serve(context: ServerContext, connection: Connection, reader: LineReader, backlog: list[bytes]) -> None:
-    """Phase two: the asyncio runner over the same connection.
-
-    Pipes are driven by the event loop directly (no thread hop per message, which is most of the cost of
-    a small request); anything else falls back to one reader and one writer thread.
-    """
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
-
+    """Phase two: the asyncio runner over the same connection and the bytes already read."""
     from server.runner import ConnectionRunner
 
-    loop = asyncio.get_running_loop()
-    threads = ThreadPoolExecutor(2, thread_name_prefix="stdio")
-
-    async def read_chunk() -> bytes:
-        return await loop.run_in_executor(threads, os.read, STDIN, READ_SIZE)
-
-    async def write(data: bytes) -> None:
-        await loop.run_in_executor(threads, _write_all, STDOUT, data)
-
-    if _pollable(STDIN):
-        stream = asyncio.StreamReader(limit=READ_SIZE)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), os.fdopen(STDIN, "rb", 0))
-
-        async def read_chunk() -> bytes:
-            return await stream.read(READ_SIZE)
-
-    if _pollable(STDOUT):
-        transport, protocol = await loop.connect_write_pipe(
-            asyncio.streams.FlowControlMixin, os.fdopen(STDOUT, "wb", 0)
-        )
-        stream_writer = asyncio.StreamWriter(transport, protocol, None, loop)
-
-        async def write(data: bytes) -> None:
-            stream_writer.write(data)
-            await stream_writer.drain()
+    io = await _PipeIO.open()
 
     async def incoming() -> AsyncIterator[bytes]:
         for line in backlog:
             yield line
         while not reader.eof:
-            for line in reader.feed(await read_chunk()):
+            for line in reader.feed(await io.read_chunk()):
                 yield line
 
     async def send(batch: list[str]) -> None:
-        await write(("\n".join(batch) + "\n").encode())
+        await io.write(("\n".join(batch) + "\n").encode())
 
-    runner = ConnectionRunner(context, connection, send)
     try:
-        await runner.run(incoming())
+        await ConnectionRunner(context, connection, send).run(incoming())
     finally:
-        threads.shutdown(wait=False, cancel_futures=True)
+        io.close()

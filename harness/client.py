@@ -1,8 +1,13 @@
 """The async harness core: one client per app-server connection, every notification buffered.
 
 The promise: a test never depends on the order or timing of notifications. Everything the server sends
-that is not a response is kept in arrival order; `wait_for()` takes the first buffered match or waits for
-one, and leaves everything else where it was. Timeouts say what was awaited and what arrived instead.
+that is not a response to a pending request is kept in arrival order; `wait_for()` takes the first buffered
+match or waits for one, and leaves everything else where it was. A timeout says what was awaited and what
+arrived instead; a server that dies ends every wait at once with its exit status.
+
+Waiting is "wake and rescan": an arrival that could satisfy a waiter only wakes it, and the waiter takes
+the message from the buffer itself. A message is therefore always either in the buffer or returned to
+exactly one caller; a waiter that times out or is cancelled cannot swallow one.
 
 Transports (a subprocess on stdio, a websocket URL) only move lines; the matching logic lives here once and
 the blocking facade in `harness.sync` runs this same code on a background loop.
@@ -12,20 +17,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
+import inspect
 import itertools
 import json
-import random
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
-Predicate = Callable[[dict[str, Any]], bool]
+from harness.chaos import Chaos
+from harness.matching import Matcher, Predicate
+
 Responder = Callable[[dict[str, Any]], Any]
+"""Called with a server request's params; returns the result (or an awaitable of it)."""
+
+T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 10.0
-STDERR_TAIL_LINES = 40
-MISSING = object()
+PAYLOAD_PREVIEW = 800
+"""Characters of a payload shown in diagnostics: enough for a notification's ids and status fields."""
+CLOSE_GRACE = 5.0
+STRAY_LINES_KEPT = 20
 
 
 class HarnessError(Exception):
@@ -44,7 +58,8 @@ class RpcResponseError(HarnessError):
 
 
 class NotificationTimeout(HarnessError, AssertionError):
-    """Nothing matching arrived in time; the message is the diagnosis."""
+    """Nothing matching arrived in time (a notification, response or server request); the message is the
+    diagnosis. An AssertionError so pytest reports it as a test failure, not an error in the harness."""
 
 
 class ServerExited(HarnessError):
@@ -57,22 +72,48 @@ class Notification:
     params: dict[str, Any]
     message: dict[str, Any]
     """The whole message as received (with `emittedAtMs` and anything else the server adds)."""
+    seq: int = 0
+    """Delivery order within the client (after chaos, if any)."""
 
 
-@dataclass
+def _id_key(request_id: Any) -> str:
+    """JSON-RPC ids are compared as JSON values: 1 and "1" are different requests."""
+    return json.dumps(request_id)
+
+
+def _preview(payload: Any) -> str:
+    text = json.dumps(payload, sort_keys=True)
+    return text if len(text) <= PAYLOAD_PREVIEW else text[:PAYLOAD_PREVIEW] + "…"
+
+
+@dataclass(eq=False)
 class ServerRequest:
-    """A server->client request nobody had a responder for; answer it with `respond()` or `fail()`."""
+    """A server->client request; answer it exactly once with `respond()` or `fail()`."""
 
     id: int | str
     method: str
     params: dict[str, Any]
+    message: dict[str, Any] = field(repr=False)
     _client: AsyncClient = field(repr=False)
+    answered: bool = False
+    taken: bool = False
+    """Handed to the test by `wait_for_server_request` (diagnostics say "taken, not answered")."""
 
     async def respond(self, result: Any) -> None:
-        await self._client.send_message({"id": self.id, "result": result})
+        await self._answer({"id": self.id, "result": result})
 
-    async def fail(self, code: int, message: str) -> None:
-        await self._client.send_message({"id": self.id, "error": {"code": code, "message": message}})
+    async def fail(self, code: int, message: str, data: Any = None) -> None:
+        error: dict[str, Any] = {"code": code, "message": message}
+        if data is not None:
+            error["data"] = data
+        await self._answer({"id": self.id, "error": error})
+
+    async def _answer(self, message: dict[str, Any]) -> None:
+        if self.answered:
+            raise HarnessError(f"server request {self.method} (id {self.id!r}) was already answered")
+        self.answered = True
+        self._client._unanswered.pop(_id_key(self.id), None)
+        await self._client.send_message(message)
 
 
 class Transport(Protocol):
@@ -91,69 +132,10 @@ class Transport(Protocol):
     def stderr_tail(self) -> list[str]: ...
 
 
-def lookup(payload: Mapping[str, Any], dotted: str) -> Any:
-    """`payload["a"]["b"]` for "a.b"; list elements by index ("items.0.id"); MISSING if absent."""
-    current: Any = payload
-    for part in dotted.split("."):
-        if isinstance(current, Mapping) and part in current:
-            current = current[part]
-        elif isinstance(current, list) and part.lstrip("-").isdigit() and -len(current) <= int(part) < len(current):
-            current = current[int(part)]
-        else:
-            return MISSING
-    return current
-
-
-@dataclass(frozen=True)
-class Matcher:
-    """What a waiter wants: a method plus field equalities (dotted paths) and an optional predicate."""
-
-    method: str
-    fields: Mapping[str, Any]
-    where: Predicate | None = None
-
-    def matches(self, note: Notification) -> bool:
-        if note.method != self.method:
-            return False
-        if any(lookup(note.params, key) != value for key, value in self.fields.items()):
-            return False
-        return self.where is None or bool(self.where(note.params))
-
-    def closeness(self, note: Notification) -> int:
-        """How many field conditions a same-method notification meets: ranks near misses."""
-        return sum(lookup(note.params, key) == value for key, value in self.fields.items())
-
-    def describe(self) -> str:
-        parts = [f"{key}={value!r}" for key, value in self.fields.items()]
-        if self.where is not None:
-            parts.append(f"where={getattr(self.where, '__name__', 'predicate')}")
-        return f"{self.method}({', '.join(parts)})"
-
-
-@dataclass
-class Chaos:
-    """Delays and reorders notification delivery, deterministically from a seed.
-
-    Each notification is held back a random 0..max_delay seconds before it reaches the buffer, so
-    notifications sent close together can overtake each other. The seed is printed in every failure.
-    """
-
-    seed: int
-    max_delay: float = 0.05
-    rng: random.Random = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
-
-    def delay(self) -> float:
-        return self.rng.uniform(0, self.max_delay)
-
-
-def _fixed_result(value: Any) -> Responder:
-    def respond(_params: dict[str, Any]) -> Any:
-        return value
-
-    return respond
+@dataclass(eq=False)
+class _Waiter:
+    wants: Callable[[object], bool]
+    future: asyncio.Future[None]
 
 
 class AsyncClient:
@@ -168,20 +150,73 @@ class AsyncClient:
         an AssertionError fails the request, or (for notifications) lands in `validation_errors`."""
         self.validation_errors: list[AssertionError] = []
         self._ids = itertools.count(1)
-        self._pending: dict[int | str, tuple[str, asyncio.Future[Any]]] = {}
-        self._buffer: deque[Notification] = deque()
-        self._waiters: list[tuple[Matcher, asyncio.Future[Notification]]] = []
+        self._seq = itertools.count(1)
+        self._pending: dict[str, tuple[str, int | str, asyncio.Future[dict[str, Any]]]] = {}
+        self._buffer: dict[str, OrderedDict[int, Notification]] = {}
+        self._taken: Counter[str] = Counter()
         self._responders: dict[str, Responder] = {}
         self._server_requests: deque[ServerRequest] = deque()
-        self._request_waiters: list[tuple[str, asyncio.Future[ServerRequest]]] = []
-        self._delayed: set[asyncio.Task[None]] = set()
-        self._closed: BaseException | None = None
+        self._unanswered: dict[str, ServerRequest] = {}
+        self._stray_responses: deque[dict[str, Any]] = deque()
+        self._stray_lines: deque[str] = deque(maxlen=STRAY_LINES_KEPT)
+        self._waiters: list[_Waiter] = []
+        self._chaos_tasks: set[asyncio.Task[None]] = set()
+        self._responder_tasks: set[asyncio.Task[None]] = set()
+        self._closed: ServerExited | None = None
         self._reader = asyncio.create_task(self._read_loop())
+
+    @classmethod
+    async def spawn(
+        cls,
+        command: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        chaos: Chaos | None = None,
+    ) -> AsyncClient:
+        """Start a stdio app-server as a child process and connect to it."""
+        from harness.transports import SubprocessTransport
+
+        transport = await SubprocessTransport.start(command, env=env, cwd=cwd)
+        return cls(transport, chaos=chaos, name=Path(command[0]).name)
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str,
+        *,
+        token: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        chaos: Chaos | None = None,
+    ) -> AsyncClient:
+        """Connect to a websocket app-server (`ws://127.0.0.1:PORT`), optionally with a bearer token."""
+        from harness.transports import WebSocketTransport
+
+        transport = await WebSocketTransport.connect(url, token=token, headers=headers)
+        return cls(transport, chaos=chaos, name=url)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
 
     # ------------------------------------------------------------------ requests
 
     async def send_message(self, message: dict[str, Any]) -> None:
-        await self.transport.send(json.dumps(message))
+        await self.send_raw(json.dumps(message))
+
+    async def send_raw(self, line: str) -> None:
+        """Write one line as is (for malformed-input tests). A dead server raises ServerExited with its status."""
+        if self._closed is not None:
+            raise ServerExited(f"{self._closed} (could not send {line[:200]!r})")
+        try:
+            await self.transport.send(line)
+        except Exception as exc:  # any transport failure here means the peer is gone
+            # The reader sees the end of stream right behind the failed write and knows the exit status.
+            await asyncio.wait({self._reader}, timeout=CLOSE_GRACE)
+            status = self._closed or f"{self.name} connection failed"
+            raise ServerExited(f"{status} (could not send {line[:200]!r}: {exc!r})") from exc
 
     async def request(
         self,
@@ -192,21 +227,29 @@ class AsyncClient:
         request_id: int | str | None = None,
     ) -> Any:
         """Send a request and return its result; a JSON-RPC error raises RpcResponseError."""
-        if self._closed is not None:
-            raise self._closed
         rid = next(self._ids) if request_id is None else request_id
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[rid] = (method, future)
+        key = _id_key(rid)
+        if key in self._pending:
+            raise HarnessError(f"request id {rid!r} is already pending ({self._pending[key][0]})")
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[key] = (method, rid, future)
         message: dict[str, Any] = {"id": rid, "method": method}
         if params is not None:
             message["params"] = params
-        await self.send_message(message)
+        awaited = f"response to {method} (id {rid!r})"
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
+            await self.send_message(message)
+            response = await asyncio.wait_for(future, timeout)
         except TimeoutError:
-            raise NotificationTimeout(self._diagnose(f"response to {method} (id {rid!r})", None)) from None
+            raise NotificationTimeout(self._diagnose(awaited, timeout=timeout)) from None
+        except ServerExited as exc:
+            raise ServerExited(self._diagnose(awaited, cause=exc)) from None
         finally:
-            self._pending.pop(rid, None)
+            self._pending.pop(key, None)
+        if "error" in response:
+            raise RpcResponseError(method, response["error"])
+        self._validate(f"response:{method}", response)
+        return response.get("result")
 
     async def notify(self, method: str, params: Any = None) -> None:
         message: dict[str, Any] = {"method": method}
@@ -230,6 +273,25 @@ class AsyncClient:
         )
         return result
 
+    async def wait_for_response(
+        self, request_id: int | str | None, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> dict[str, Any]:
+        """The whole response message with this id to something sent with `send_raw` (None for the
+        `"id": null` of a parse error). Responses nobody is waiting for are buffered until taken."""
+        key = _id_key(request_id)
+
+        def take() -> dict[str, Any] | None:
+            for message in self._stray_responses:
+                if _id_key(message.get("id")) == key:
+                    self._stray_responses.remove(message)
+                    return message
+            return None
+
+        def wants(item: object) -> bool:
+            return isinstance(item, dict) and _id_key(item.get("id")) == key
+
+        return await self._wait(take, wants, timeout, f"response with id {request_id!r}")
+
     # ------------------------------------------------------------------ notifications
 
     async def wait_for(
@@ -242,68 +304,120 @@ class AsyncClient:
     async def wait_for_notification(
         self, method: str, *, where: Predicate | None = None, timeout: float = DEFAULT_TIMEOUT, **fields: Any
     ) -> Notification:
+        """Like `wait_for`, returning the whole Notification (method, params, raw message, order)."""
         matcher = Matcher(method, fields, where)
-        for note in self._buffer:
-            if matcher.matches(note):
-                self._buffer.remove(note)
-                return note
-        if self._closed is not None:
-            raise ServerExited(self._diagnose(matcher.describe(), matcher, cause=self._closed))
-        future: asyncio.Future[Notification] = asyncio.get_running_loop().create_future()
-        entry = (matcher, future)
-        self._waiters.append(entry)
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
-        except TimeoutError:
-            raise NotificationTimeout(self._diagnose(matcher.describe(), matcher)) from None
-        except ServerExited as exc:
-            raise ServerExited(self._diagnose(matcher.describe(), matcher, cause=exc)) from None
-        finally:
-            if entry in self._waiters:
-                self._waiters.remove(entry)
+
+        def take() -> Notification | None:
+            bucket = self._buffer.get(method)
+            if not bucket:
+                return None
+            for seq, note in bucket.items():
+                if matcher.matches(note.params):
+                    del bucket[seq]
+                    self._taken[method] += 1
+                    return note
+            return None
+
+        def wants(item: object) -> bool:
+            return isinstance(item, Notification) and item.method == method and matcher.matches(item.params)
+
+        return await self._wait(take, wants, timeout, matcher.describe(), matcher)
 
     def buffered(self, method: str | None = None) -> list[Notification]:
         """Notifications received and not yet taken, oldest first (optionally of one method)."""
-        return [note for note in self._buffer if method is None or note.method == method]
+        if method is not None:
+            return list(self._buffer.get(method, {}).values())
+        notes = [note for bucket in self._buffer.values() for note in bucket.values()]
+        return sorted(notes, key=lambda note: note.seq)
 
     def drain(self, method: str | None = None) -> list[Notification]:
-        """Remove and return buffered notifications (of one method, or all)."""
+        """Remove and return buffered notifications (of one method, or all), oldest first."""
         taken = self.buffered(method)
         for note in taken:
-            self._buffer.remove(note)
+            del self._buffer[note.method][note.seq]
+            self._taken[note.method] += 1
         return taken
 
     async def assert_no(
         self, method: str, *, within: float = 0.5, where: Predicate | None = None, **fields: Any
     ) -> None:
-        """Fail if a matching notification is buffered or arrives within `within` seconds."""
+        """Fail if a matching notification is buffered or arrives within `within` seconds.
+
+        Only for "this must never happen" checks. Silence for a while never proves a notification was the
+        last of its kind: to get a final state, wait for the final payload with a predicate instead."""
         try:
             note = await self.wait_for_notification(method, where=where, timeout=within, **fields)
         except NotificationTimeout:
             return
-        raise AssertionError(f"unexpected notification {note.method}: {json.dumps(note.params)[:500]}")
+        matcher = Matcher(method, fields, where)
+        raise AssertionError(f"unexpected {matcher.describe()} from {self.name}: {_preview(note.params)}")
 
     # ------------------------------------------------------------------ server -> client requests
 
     def respond_to(self, method: str, responder: Responder | Any) -> None:
-        """Answer every `method` request from the server with `responder(params)` or a fixed result."""
-        self._responders[method] = responder if callable(responder) else _fixed_result(responder)
+        """Answer every `method` request from the server with `responder(params)` or a fixed result.
 
-    async def wait_for_server_request(self, method: str, *, timeout: float = DEFAULT_TIMEOUT) -> ServerRequest:
-        for request in self._server_requests:
-            if request.method == method:
-                self._server_requests.remove(request)
-                return request
-        future: asyncio.Future[ServerRequest] = asyncio.get_running_loop().create_future()
-        entry = (method, future)
-        self._request_waiters.append(entry)
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
-        except TimeoutError:
-            raise NotificationTimeout(self._diagnose(f"server request {method}", None)) from None
-        finally:
-            if entry in self._request_waiters:
-                self._request_waiters.remove(entry)
+        Requests of that method already buffered are answered now, so registering late is not a race."""
+        self._responders[method] = responder if callable(responder) else _fixed_result(responder)
+        for request in [r for r in self._server_requests if r.method == method]:
+            self._server_requests.remove(request)
+            self._start_responder(request)
+
+    async def wait_for_server_request(
+        self, method: str, *, where: Predicate | None = None, timeout: float = DEFAULT_TIMEOUT, **fields: Any
+    ) -> ServerRequest:
+        """The first server request of `method` (matching fields/where on its params) that no responder
+        answered; answer it with `respond()` or `fail()`."""
+        matcher = Matcher(method, fields, where)
+
+        def take() -> ServerRequest | None:
+            for request in self._server_requests:
+                if request.method == method and matcher.matches(request.params):
+                    self._server_requests.remove(request)
+                    request.taken = True
+                    return request
+            return None
+
+        def wants(item: object) -> bool:
+            return isinstance(item, ServerRequest) and item.method == method and matcher.matches(item.params)
+
+        return await self._wait(take, wants, timeout, f"server request {matcher.describe()}")
+
+    # ------------------------------------------------------------------ waiting
+
+    async def _wait(
+        self,
+        take: Callable[[], T | None],
+        wants: Callable[[object], bool],
+        timeout: float,
+        awaited: str,
+        matcher: Matcher | None = None,
+    ) -> T:
+        """Take from a buffer, or sleep until an arrival that `wants` likes, the deadline, or the end."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = take()
+            if found is not None:
+                return found
+            if self._closed is not None:
+                raise ServerExited(self._diagnose(awaited, matcher, cause=self._closed))
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise NotificationTimeout(self._diagnose(awaited, matcher, timeout=timeout))
+            waiter = _Waiter(wants, loop.create_future())
+            self._waiters.append(waiter)
+            try:
+                await asyncio.wait_for(waiter.future, remaining)
+            except TimeoutError:
+                pass
+            finally:
+                self._waiters.remove(waiter)
+
+    def _wake(self, item: object) -> None:
+        for waiter in self._waiters:
+            if not waiter.future.done() and waiter.wants(item):
+                waiter.future.set_result(None)
 
     # ------------------------------------------------------------------ reading
 
@@ -311,41 +425,40 @@ class AsyncClient:
         try:
             while (line := await self.transport.receive()) is not None:
                 self._on_line(line)
-            await asyncio.gather(*self._delayed, return_exceptions=True)
-            self._close(ServerExited(f"{self.name} {self.transport.exit_description()}"))
-        except Exception as exc:  # a broken transport must fail every waiter, not hang them
-            self._close(ServerExited(f"{self.name} connection failed: {exc!r}"))
+            reason = f"{self.name} {self.transport.exit_description()}"
+        except Exception as exc:  # a broken transport must end every wait, not hang it
+            reason = f"{self.name} connection failed: {exc!r}"
+        if self._chaos_tasks:  # notifications already read still reach the buffer before the end is declared
+            await asyncio.wait(self._chaos_tasks, timeout=(self.chaos.max_delay if self.chaos else 0) + 1)
+        self._close(ServerExited(reason))
 
     def _on_line(self, line: str) -> None:
         try:
             message = json.loads(line)
         except ValueError:
-            return  # servers may log to stdout; only JSON is protocol
+            message = None
         if not isinstance(message, dict):
-            return
-        if "method" in message and "id" in message:
-            self._on_server_request(message)
-        elif "method" in message:
-            self._on_notification(message)
-        elif "id" in message:
-            self._on_response(message)
-
-    def _on_response(self, message: dict[str, Any]) -> None:
-        entry = self._pending.get(message["id"])
-        if entry is None:
-            return
-        method, future = entry
-        if future.done():
-            return
-        if "error" in message:
-            future.set_exception(RpcResponseError(method, message["error"]))
+            self._stray_lines.append(line.rstrip("\n"))  # servers may log to stdout; only JSON objects are protocol
             return
         try:
-            self._validate(f"response:{method}", message)
-        except AssertionError as exc:
-            future.set_exception(exc)
+            if "method" in message and "id" in message:
+                self._on_server_request(message)
+            elif "method" in message:
+                self._on_notification(message)
+            elif "id" in message:
+                self._on_response(message)
+            else:
+                self._stray_lines.append(line.rstrip("\n"))
+        except Exception as exc:  # a validator or responder bug must surface, not kill the reader
+            self.validation_errors.append(AssertionError(f"harness failed on {line[:300]!r}: {exc!r}"))
+
+    def _on_response(self, message: dict[str, Any]) -> None:
+        entry = self._pending.get(_id_key(message["id"]))
+        if entry is not None and not entry[2].done():
+            entry[2].set_result(message)
             return
-        future.set_result(message.get("result"))
+        self._stray_responses.append(message)
+        self._wake(message)
 
     def _on_notification(self, message: dict[str, Any]) -> None:
         try:
@@ -353,105 +466,151 @@ class AsyncClient:
         except AssertionError as exc:
             self.validation_errors.append(exc)
         params = message.get("params")
-        note = Notification(message["method"], params if isinstance(params, dict) else {}, message)
+        method, params = message["method"], params if isinstance(params, dict) else {}
         if self.chaos is None:
-            self._deliver(note)
+            self._deliver(method, params, message)
             return
-        task = asyncio.create_task(self._deliver_later(note, self.chaos.delay()))
-        self._delayed.add(task)
-        task.add_done_callback(self._delayed.discard)
+        task = asyncio.create_task(self._deliver_later(self.chaos.delay(), method, params, message))
+        self._chaos_tasks.add(task)
+        task.add_done_callback(self._chaos_tasks.discard)
 
-    async def _deliver_later(self, note: Notification, delay: float) -> None:
+    async def _deliver_later(self, delay: float, method: str, params: dict[str, Any], message: dict[str, Any]) -> None:
         await asyncio.sleep(delay)
-        self._deliver(note)
+        self._deliver(method, params, message)
 
-    def _deliver(self, note: Notification) -> None:
-        for matcher, future in self._waiters:
-            if not future.done() and matcher.matches(note):
-                future.set_result(note)
-                return
-        self._buffer.append(note)
+    def _deliver(self, method: str, params: dict[str, Any], message: dict[str, Any]) -> None:
+        note = Notification(method, params, message, next(self._seq))
+        bucket = self._buffer.get(method)
+        if bucket is None:
+            bucket = self._buffer[method] = OrderedDict()
+        bucket[note.seq] = note
+        if self._waiters:
+            self._wake(note)
 
     def _on_server_request(self, message: dict[str, Any]) -> None:
-        params = message.get("params") if isinstance(message.get("params"), dict) else {}
-        request = ServerRequest(message["id"], message["method"], params or {}, self)
-        responder = self._responders.get(request.method)
-        if responder is not None:
-            task = asyncio.create_task(self._answer(request, responder))
-            self._delayed.add(task)
-            task.add_done_callback(self._delayed.discard)
+        params = message.get("params")
+        request = ServerRequest(
+            message["id"], message["method"], params if isinstance(params, dict) else {}, message, self
+        )
+        self._unanswered[_id_key(request.id)] = request
+        if request.method in self._responders:
+            self._start_responder(request)
             return
-        for method, future in self._request_waiters:
-            if method == request.method and not future.done():
-                future.set_result(request)
-                return
         self._server_requests.append(request)
+        self._wake(request)
+
+    def _start_responder(self, request: ServerRequest) -> None:
+        task = asyncio.create_task(self._answer(request, self._responders[request.method]))
+        self._responder_tasks.add(task)
+        task.add_done_callback(self._responder_tasks.discard)
 
     async def _answer(self, request: ServerRequest, responder: Responder) -> None:
-        try:
-            result = responder(request.params)
-            if asyncio.iscoroutine(result):
-                result = await result
-        except Exception as exc:
-            await request.fail(-32603, f"harness responder failed: {exc}")
-            return
-        await request.respond(result)
+        with contextlib.suppress(ServerExited):  # the server went away; the waits report that
+            try:
+                result = responder(request.params)
+                if inspect.isawaitable(result):
+                    result = await result
+            except Exception as exc:
+                await request.fail(-32603, f"harness responder for {request.method} failed: {exc!r}")
+                return
+            await request.respond(result)
 
     def _validate(self, kind: str, message: dict[str, Any]) -> None:
         for validator in self.validators:
             validator(kind, message)
 
-    def _close(self, reason: BaseException) -> None:
+    def _close(self, reason: ServerExited) -> None:
         if self._closed is not None:
             return
         self._closed = reason
-        for _, future in self._pending.values():
+        for _, _, future in self._pending.values():
             if not future.done():
                 future.set_exception(reason)
-        for _, future in self._waiters:
-            if not future.done():
-                future.set_exception(reason)
-        for _, request_future in self._request_waiters:
-            if not request_future.done():
-                request_future.set_exception(reason)
+        for waiter in self._waiters:
+            if not waiter.future.done():
+                waiter.future.set_result(None)
 
     # ------------------------------------------------------------------ diagnostics
 
-    def _diagnose(self, awaited: str, matcher: Matcher | None, cause: BaseException | None = None) -> str:
-        lines = [
-            f"timed out waiting for {awaited} from {self.name}"
-            if cause is None
-            else f"{cause} while waiting for {awaited}"
-        ]
-        counts = Counter(note.method for note in self._buffer)
-        if counts:
-            lines.append("buffered notifications: " + ", ".join(f"{m} x{n}" for m, n in counts.most_common()))
+    def _diagnose(
+        self,
+        awaited: str,
+        matcher: Matcher | None = None,
+        *,
+        cause: BaseException | None = None,
+        timeout: float | None = None,
+    ) -> str:
+        """Everything a reader of a failed test needs to see why the wait failed, without rerunning it."""
+        if cause is None:
+            lines = [f"timed out after {timeout:g}s waiting for {awaited} from {self.name}"]
         else:
-            lines.append("buffered notifications: none")
+            lines = [f"{cause} while waiting for {awaited}"]
+        notes = self.buffered()
+        counts = Counter(note.method for note in notes)
+        listing = ", ".join(f"{method} x{count}" for method, count in counts.most_common())
+        lines.append(f"buffered notifications: {listing or 'none'}")
         if matcher is not None:
-            near = [note for note in self._buffer if note.method == matcher.method]
-            if near:
-                best = max(near, key=matcher.closeness)
-                lines.append(f"closest {matcher.method}: {json.dumps(best.params)[:800]}")
-        pending = [f"{method} (id {rid!r})" for rid, (method, _) in self._pending.items()]
+            lines.extend(self._near_miss(matcher, list(counts)))
+        pending = [f"{method} (id {rid!r})" for method, rid, _ in self._pending.values()]
         if pending:
             lines.append("requests still pending: " + ", ".join(pending))
-        unanswered = [f"{r.method} (id {r.id!r})" for r in self._server_requests]
+        unanswered = [
+            f"{r.method} (id {r.id!r}, {'taken, not answered' if r.taken else 'buffered'})"
+            for r in self._unanswered.values()
+        ]
         if unanswered:
             lines.append("server requests nobody answered: " + ", ".join(unanswered))
+        if self._stray_responses:
+            ids = ", ".join(repr(message.get("id")) for message in self._stray_responses)
+            lines.append(f"responses nobody waited for (ids): {ids}")
+        if self._stray_lines:
+            lines.append(f"non-protocol stdout lines (last): {self._stray_lines[-1][:200]!r}")
+        if self.validation_errors:
+            lines.append(f"schema/validation errors so far: {len(self.validation_errors)}")
         if self.chaos is not None:
-            lines.append(f"chaos seed: {self.chaos.seed} (rerun with --harness-chaos={self.chaos.seed})")
+            lines.append(self.chaos.describe())
         tail = self.transport.stderr_tail()
         if tail:
-            lines.append("server stderr (last lines):")
+            lines.append(f"server stderr (last {len(tail)} lines):")
             lines.extend(f"  | {line}" for line in tail)
         return "\n".join(lines)
 
+    def _near_miss(self, matcher: Matcher, buffered_methods: list[str]) -> list[str]:
+        bucket = self._buffer.get(matcher.method)
+        lines = []
+        if bucket:
+            closest = matcher.closest(note.params for note in bucket.values())
+            if closest is not None:
+                params, missed = closest
+                lines.append(f"closest {matcher.method}: {_preview(params)}")
+                lines.extend(f"  but {miss}" for miss in missed)
+        else:
+            similar = difflib.get_close_matches(matcher.method, buffered_methods, n=3, cutoff=0.6)
+            if similar:
+                lines.append(f"no {matcher.method} buffered; similar methods: {', '.join(similar)}")
+        if self._taken[matcher.method]:
+            lines.append(f"{matcher.method} already taken by earlier waits or drains: {self._taken[matcher.method]}")
+        return lines
+
     # ------------------------------------------------------------------ lifecycle
 
+    @property
+    def closed(self) -> ServerExited | None:
+        """Why the connection ended, or None while it is open."""
+        return self._closed
+
     async def close(self) -> None:
-        await self.transport.close()
+        """Close the connection (for a subprocess: EOF, then terminate, then kill) and stop helper tasks."""
+        with contextlib.suppress(Exception):
+            await self.transport.close()
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(self._reader, 5)
-        for task in list(self._delayed):
+            await asyncio.wait_for(self._reader, CLOSE_GRACE)
+        for task in [*self._chaos_tasks, *self._responder_tasks]:
             task.cancel()
+
+
+def _fixed_result(value: Any) -> Responder:
+    def respond(_params: dict[str, Any]) -> Any:
+        return value
+
+    return respond

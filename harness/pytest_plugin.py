@@ -2,11 +2,14 @@
 
 Options:
   --app-server=python|codex|"<command>"   which server to drive (default: python, ours)
+  --app-server-url=ws://HOST:PORT         drive an already running websocket server instead of starting one
+  --app-server-token=TOKEN                bearer token for --app-server-url (or APP_SERVER_TOKEN)
   --app-server-schema=DIR                 validate every response and notification against upstream's schema
   --harness-chaos[=SEED]                  delay and reorder notification delivery (seeded)
 
-Every server gets its own temporary CODEX_HOME and process, so tests are independent and safe under
-`pytest -n auto`. When a test fails, the stderr of each server it started is attached to the report.
+Every server gets its own temporary CODEX_HOME, working directory and process, so tests are independent and
+safe under `pytest -n auto` (ports, if any, are the server's to choose). When a test fails, the stderr of
+each server it started and the chaos seed are attached to the report.
 """
 
 from __future__ import annotations
@@ -16,13 +19,12 @@ import random
 import shlex
 import sys
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.client import Chaos
+from harness.chaos import Chaos
 from harness.sync import Client
 from harness.transports import default_env
 
@@ -38,6 +40,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--app-server",
         default=os.environ.get("APP_SERVER", "python"),
         help="server under test: python (ours), codex (upstream binary), or a command line",
+    )
+    group.addoption(
+        "--app-server-url",
+        default=os.environ.get("APP_SERVER_URL"),
+        help="websocket URL of a running server to drive (no per-test isolation: the server is shared)",
+    )
+    group.addoption(
+        "--app-server-token",
+        default=os.environ.get("APP_SERVER_TOKEN"),
+        help="bearer token sent with --app-server-url (prefer the APP_SERVER_TOKEN variable: argv is visible)",
     )
     group.addoption("--app-server-schema", default=None, help="upstream JSON schema dir to validate messages")
     group.addoption(
@@ -58,17 +70,6 @@ def server_command(kind: str) -> list[str]:
 
         return [str(codex_binary()), "app-server"]
     return shlex.split(kind)
-
-
-@dataclass
-class ServerSpec:
-    """How to start one server for a test; the factory fixture fills in the isolation."""
-
-    kind: str
-    codex_home: Path
-    env: dict[str, str] = field(default_factory=dict)
-    args: tuple[str, ...] = ()
-    cwd: Path | None = None
 
 
 @pytest.fixture(scope="session")
@@ -113,6 +114,8 @@ def app_server_factory(
     """
     clients: list[Client] = []
     request.node.stash[STASH_CLIENTS] = clients
+    server_url: str | None = request.config.getoption("--app-server-url")
+    server_token: str | None = request.config.getoption("--app-server-token")
 
     def start(
         *,
@@ -126,19 +129,27 @@ def app_server_factory(
         opt_out: Sequence[str] = (),
         client_name: str = "harness",
     ) -> Client:
-        home = codex_home or tmp_path_factory.mktemp("home") / "codex"
-        home.mkdir(parents=True, exist_ok=True)
-        if config_toml is not None:
-            (home / "config.toml").write_text(config_toml)
-        seed = harness_chaos_seed
-        chaos = Chaos(seed + len(clients)) if seed is not None else None
-        client = Client.spawn(
-            [*server_command(app_server_kind), *args],
-            env=default_env(home, env),
-            cwd=cwd,
-            chaos=chaos,
-            codex_home=home,
-        )
+        index = len(clients)
+        chaos = None
+        if harness_chaos_seed is not None:
+            chaos = Chaos(harness_chaos_seed, stream=f"{request.node.nodeid}#{index}")
+        if server_url is not None:
+            client = connect_to_url(
+                server_url, server_token, chaos, env=env, args=args, config_toml=config_toml, home=codex_home
+            )
+        else:
+            home = codex_home or tmp_path_factory.mktemp("home") / "codex"
+            home.mkdir(parents=True, exist_ok=True)
+            if config_toml is not None:
+                (home / "config.toml").write_text(config_toml)
+            client = Client.spawn(
+                [*server_command(app_server_kind), *args],
+                env=default_env(home, env),
+                # Not the checkout: a server must not pick up the repository's project config or write there.
+                cwd=cwd or home.parent,
+                chaos=chaos,
+                codex_home=home,
+            )
         if upstream_schema is not None and app_server_kind == "python":
             client.inner.validators.append(upstream_schema.validator())
         clients.append(client)
@@ -152,6 +163,28 @@ def app_server_factory(
     errors = [error for client in clients for error in client.inner.validation_errors]
     if errors:
         pytest.fail("\n".join(str(error) for error in errors), pytrace=False)
+
+
+def connect_to_url(
+    url: str,
+    token: str | None,
+    chaos: Chaos | None,
+    *,
+    env: Mapping[str, str] | None,
+    args: Sequence[str],
+    config_toml: str | None,
+    home: Path | None,
+) -> Client:
+    """A client of the shared server at `url`; a test that needs a server of its own cannot run this way."""
+    wanted = {"env": env, "args": args, "config_toml": config_toml, "codex_home": home}
+    needs_own_server = sorted(name for name, value in wanted.items() if value)
+    if needs_own_server:
+        pytest.fail(
+            f"this test starts its own server ({', '.join(needs_own_server)}), "
+            f"which --app-server-url={url} cannot provide; run it without --app-server-url",
+            pytrace=False,
+        )
+    return Client.connect(url, token=token, chaos=chaos)
 
 
 @pytest.fixture
@@ -170,9 +203,9 @@ def pytest_runtest_makereport(
         for index, client in enumerate(clients):
             if client.stderr:
                 report.sections.append((f"app-server #{index} stderr", "\n".join(client.stderr[-200:])))
-        seeds = [c.inner.chaos.seed for c in clients if c.inner.chaos is not None]
-        if seeds:
-            report.sections.append(("harness chaos", f"seeds: {seeds} (rerun with --harness-chaos={seeds[0]})"))
+        chaos = next((c.inner.chaos for c in clients if c.inner.chaos is not None), None)
+        if chaos is not None:
+            report.sections.append(("harness chaos", chaos.describe()))
     return report
 
 

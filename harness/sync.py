@@ -8,25 +8,28 @@ this module only changes how you call it.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from harness.chaos import Chaos
 from harness.client import (
     DEFAULT_TIMEOUT,
     AsyncClient,
-    Chaos,
+    HarnessError,
     Notification,
-    Predicate,
     Responder,
     ServerRequest,
 )
-from harness.transports import SubprocessTransport, WebSocketTransport
+from harness.matching import Predicate
+from harness.transports import SubprocessTransport
 
 T = TypeVar("T")
 
 _loop: asyncio.AbstractEventLoop | None = None
+_loop_thread: threading.Thread | None = None
 _loop_lock = threading.Lock()
 CALL_MARGIN = 30.0
 """Extra seconds a blocking call waits beyond the async call's own timeout before declaring the loop stuck."""
@@ -34,16 +37,33 @@ CALL_MARGIN = 30.0
 
 def background_loop() -> asyncio.AbstractEventLoop:
     """The process-wide loop every sync client runs on (started on first use)."""
-    global _loop
+    global _loop, _loop_thread
     with _loop_lock:
         if _loop is None:
             _loop = asyncio.new_event_loop()
-            threading.Thread(target=_loop.run_forever, name="harness-loop", daemon=True).start()
+            _loop_thread = threading.Thread(target=_loop.run_forever, name="harness-loop", daemon=True)
+            _loop_thread.start()
         return _loop
 
 
 def run(coro: Coroutine[Any, Any, T], timeout: float = DEFAULT_TIMEOUT) -> T:
-    return asyncio.run_coroutine_threadsafe(coro, background_loop()).result(timeout + CALL_MARGIN)
+    """Run `coro` on the harness loop and block until it finishes (the async core enforces `timeout`)."""
+    loop = background_loop()
+    if threading.current_thread() is _loop_thread:
+        coro.close()
+        raise HarnessError(
+            "a blocking harness call was made on the harness loop itself (e.g. from a respond_to callable): "
+            "it would deadlock; use an async responder with the AsyncClient methods instead"
+        )
+    future = asyncio.run_coroutine_threadsafe(coro, loop)
+    try:
+        return future.result(timeout + CALL_MARGIN)
+    except concurrent.futures.TimeoutError:
+        future.cancel()
+        raise HarnessError(f"the harness loop did not finish a call within {timeout + CALL_MARGIN:g}s") from None
+    except BaseException:
+        future.cancel()  # Ctrl-C or a pytest timeout: do not leave the wait running on the loop
+        raise
 
 
 class ServerRequestHandle:
@@ -58,8 +78,8 @@ class ServerRequestHandle:
     def respond(self, result: Any) -> None:
         run(self.request.respond(result))
 
-    def fail(self, code: int, message: str) -> None:
-        run(self.request.fail(code, message))
+    def fail(self, code: int, message: str, data: Any = None) -> None:
+        run(self.request.fail(code, message, data))
 
 
 class Client:
@@ -80,11 +100,8 @@ class Client:
         chaos: Chaos | None = None,
         codex_home: Path | None = None,
     ) -> Client:
-        async def start() -> AsyncClient:
-            transport = await SubprocessTransport.start(command, env=env, cwd=cwd)
-            return AsyncClient(transport, chaos=chaos, name=Path(command[0]).name)
-
-        return cls(run(start()), codex_home=codex_home)
+        """Start a stdio app-server as a child process and connect to it."""
+        return cls(run(AsyncClient.spawn(command, env=env, cwd=cwd, chaos=chaos)), codex_home=codex_home)
 
     @classmethod
     def connect(
@@ -95,11 +112,14 @@ class Client:
         headers: Mapping[str, str] | None = None,
         chaos: Chaos | None = None,
     ) -> Client:
-        async def start() -> AsyncClient:
-            transport = await WebSocketTransport.connect(url, token=token, headers=headers)
-            return AsyncClient(transport, chaos=chaos, name=url)
+        """Connect to a websocket app-server (`ws://127.0.0.1:PORT`), optionally with a bearer token."""
+        return cls(run(AsyncClient.connect(url, token=token, headers=headers, chaos=chaos)))
 
-        return cls(run(start()))
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     # requests
     def request(self, method: str, params: Any = None, *, timeout: float = DEFAULT_TIMEOUT) -> Any:
@@ -109,8 +129,11 @@ class Client:
         run(self.inner.notify(method, params))
 
     def send_raw(self, line: str) -> None:
-        """Write one raw message (for malformed-input tests)."""
-        run(self.inner.transport.send(line))
+        """Write one raw line (for malformed-input tests); see `wait_for_response` for the answer."""
+        run(self.inner.send_raw(line))
+
+    def wait_for_response(self, request_id: int | str | None, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+        return run(self.inner.wait_for_response(request_id, timeout=timeout), timeout)
 
     def initialize(
         self,
@@ -147,10 +170,14 @@ class Client:
 
     # server -> client requests
     def respond_to(self, method: str, responder: Responder | Any) -> None:
+        """Responders run on the harness loop: plain functions or coroutines, never blocking harness calls."""
         run(_call(self.inner.respond_to, method, responder))
 
-    def wait_for_server_request(self, method: str, *, timeout: float = DEFAULT_TIMEOUT) -> ServerRequestHandle:
-        return ServerRequestHandle(run(self.inner.wait_for_server_request(method, timeout=timeout), timeout))
+    def wait_for_server_request(
+        self, method: str, *, where: Predicate | None = None, timeout: float = DEFAULT_TIMEOUT, **fields: Any
+    ) -> ServerRequestHandle:
+        request = run(self.inner.wait_for_server_request(method, where=where, timeout=timeout, **fields), timeout)
+        return ServerRequestHandle(request)
 
     # lifecycle
     @property
@@ -179,6 +206,6 @@ class Client:
         run(self.inner.close())
 
 
-async def _call(function: Any, *args: Any) -> Any:
+async def _call(function: Callable[..., T], *args: Any) -> T:
     """Run a plain method of a loop-owned object on the loop thread (its state is not thread-safe)."""
     return function(*args)

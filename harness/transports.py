@@ -12,6 +12,9 @@ from pathlib import Path
 STDERR_TAIL_LINES = 40
 LINE_LIMIT = 64 * 1024 * 1024
 """Largest single message we accept from a server (fs/readFile of 20 MB is ~27 MB of base64)."""
+EXIT_GRACE = 0.5
+"""Seconds to wait, after stdout ends, for the exit status and the stderr tail. A dying server reports
+within a second even if a grandchild keeps stderr open."""
 
 
 class SubprocessTransport:
@@ -55,8 +58,12 @@ class SubprocessTransport:
         assert self.process.stdout is not None
         line = await self.process.stdout.readline()
         if not line:
+            # End of stdout almost always means the process died: collect its status and its last words
+            # (the stderr reader may be a few lines behind) before the client declares it gone.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.process.wait(), 1.0)
+                await asyncio.wait_for(self.process.wait(), EXIT_GRACE)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._stderr_task), EXIT_GRACE)
             return None
         return line.decode()
 

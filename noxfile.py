@@ -73,6 +73,26 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "--strict", *LINT_PATHS)
+    # The GitHub workflows: schema, then the security audit (pinning, permissions, injection, credentials).
+    # Both ship binary wheels (nothing is built at install time); zizmor --offline makes no GitHub API calls.
+    session.install("check-jsonschema", "zizmor")
+    workflows = sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+    session.run("zizmor", "--offline", *workflows)
+
+
+@nox.session
+def dotslash(session: nox.Session) -> None:
+    """A DotSlash file for the packaged artifacts in dist/: `nox -s dotslash -- --url-base URL --out FILE`."""
+    install_project(session)
+    session.run("python", "-m", "release", "dotslash", "generate", "--artifacts", "dist", *session.posargs)
+
+
+@nox.session
+def release(session: nox.Session) -> None:
+    """Publish dist/ as a GitHub release; `nox -s release -- --dry-run` prints the whole plan, no network."""
+    install_project(session)
+    session.run("python", "-m", "release", "publish", "--artifacts", "dist", *session.posargs)
 
 
 @nox.session

@@ -1,0 +1,124 @@
+"""The GitHub workflows agree with the targets table and keep their security properties.
+
+Schema validity and the security audit proper (check-jsonschema, zizmor) run in `nox -s lint`; these tests
+pin the project's own rules: the build matrix is the targets table, every action is pinned to a commit,
+credentials are not persisted, and each job gets only the permissions it needs.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from release import targets
+
+WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+PINNED = re.compile(r"^\s*(?:-\s+)?uses:\s+[\w.-]+/[\w./-]+@[0-9a-f]{40}\s+#\s+v\d+\.\d+\.\d+\s*$")
+
+
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
+    # YAML 1.1 reads the bare key `on` as a boolean.
+    data["on"] = data.pop(True, data.get("on"))
+    return data
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job["steps"]]
+
+
+RELEASE = load("zsh-release.yml")
+CI = load("ci.yml")
+ALL = {"zsh-release.yml": RELEASE, "ci.yml": CI}
+
+
+def test_build_matrix_is_the_targets_table() -> None:
+    matrix = RELEASE["jobs"]["build"]["strategy"]["matrix"]
+    assert matrix == {"include": [{"target": t.triple, "runner": t.runner} for t in targets.TARGETS]}
+
+
+def test_build_uploads_each_targets_asset_under_the_name_publish_downloads() -> None:
+    (upload,) = [
+        s for s in RELEASE["jobs"]["build"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")
+    ]
+    (download,) = [s for s in steps(RELEASE) if s.get("uses", "").startswith("actions/download-artifact@")]
+    for t in targets.TARGETS:
+        paths = upload["with"]["path"].replace("${{ matrix.target }}", t.triple).split()
+        assert paths == [f"dist/{t.asset_name}", f"dist/{t.asset_name}.sha256"]
+        name = upload["with"]["name"].replace("${{ matrix.target }}", t.triple)
+        assert re.fullmatch(download["with"]["pattern"].replace("*", ".*"), name)
+    assert download["with"]["merge-multiple"] is True
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_every_action_is_pinned_to_a_full_commit_with_its_version(name: str) -> None:
+    lines = [line for line in (WORKFLOWS / name).read_text().splitlines() if re.match(r"^\s*(-\s+)?uses:", line)]
+    assert lines
+    assert [line for line in lines if not PINNED.match(line)] == []
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_checkouts_do_not_persist_credentials(name: str) -> None:
+    checkouts = [s for s in steps(ALL[name]) if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkouts
+    assert all(s["with"]["persist-credentials"] is False for s in checkouts)
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_workflow_has_a_concurrency_group(name: str) -> None:
+    assert "github.ref" in ALL[name]["concurrency"]["group"]
+
+
+def test_release_workflow_grants_nothing_by_default_and_writes_only_to_publish() -> None:
+    assert RELEASE["permissions"] == {}
+    jobs = RELEASE["jobs"]
+    assert jobs["build"]["permissions"] == {"contents": "read"}
+    assert jobs["publish"]["permissions"] == {"contents": "write", "pull-requests": "write"}
+
+
+def test_ci_is_read_only() -> None:
+    assert CI["permissions"] == {"contents": "read"}
+    assert all("permissions" not in job for job in CI["jobs"].values())
+
+
+def test_release_runs_on_source_changes_on_main_on_tags_and_by_hand() -> None:
+    on = RELEASE["on"]
+    assert on["push"]["branches"] == ["main"]
+    assert on["push"]["tags"] == ["zsh-v*"]
+    assert {"release/zsh/**", "release/targets.py"} <= set(on["push"]["paths"])
+    assert "workflow_dispatch" in on
+
+
+def test_publish_runs_only_for_tags_after_every_build() -> None:
+    publish = RELEASE["jobs"]["publish"]
+    assert publish["needs"] == "build"
+    assert publish["if"] == "startsWith(github.ref, 'refs/tags/zsh-v')"
+
+
+def test_builds_and_publish_run_the_developers_nox_sessions() -> None:
+    runs = " ".join(s.get("run", "") for s in steps(RELEASE))
+    assert './nox -s zsh -- --target "$TARGET"' in runs
+    assert "./nox -s release -- " in runs
+
+
+def test_release_builds_cache_zig_and_downloads_but_tag_builds_do_not_restore() -> None:
+    (cache,) = [s for s in RELEASE["jobs"]["build"]["steps"] if s.get("uses", "").startswith("actions/cache@")]
+    assert cache["with"]["path"].split() == [".cache/zig", ".work/downloads"]
+    assert cache["with"]["lookup-only"] == "${{ startsWith(github.ref, 'refs/tags/') }}"
+
+
+def test_ci_runs_lint_and_tests_on_linux_and_macos() -> None:
+    matrix = CI["jobs"]["nox"]["strategy"]["matrix"]
+    assert matrix == {"os": ["ubuntu-24.04", "macos-15"], "session": ["lint", "tests"]}
+    assert set(CI["on"]) == {"push", "pull_request"}
+
+
+def test_no_expression_is_expanded_inside_a_shell_script() -> None:
+    """Template injection: values reach `run:` through env, never through `${{ }}` in the script."""
+    for workflow in ALL.values():
+        for step in steps(workflow):
+            assert "${{" not in step.get("run", "")

@@ -183,11 +183,12 @@ class Asset:
 
 
 def match_assets(
-    output: Output, artifacts: Path, platforms: Iterable[str] | None = None
+    output: Output, artifacts: Path, platforms: Iterable[str] | None = None, *, available_only: bool = False
 ) -> tuple[dict[str, Path], list[str]]:
     """Match each platform's rule against the files in `artifacts`: (matches, problems naming the platform).
 
     Problems are returned rather than raised so a dry run can print the whole plan and every problem at once.
+    `available_only` (local builds, which make one target at a time) skips platforms with no asset at all.
     """
     if not artifacts.is_dir():
         raise ReleaseError(f"artifacts directory {artifacts} does not exist")
@@ -200,7 +201,8 @@ def match_assets(
             continue
         hits = [f for f in files if rule.matches(f)]
         if not hits:
-            problems.append(f"platform {rule.platform}: no asset with {rule.describe()} in {artifacts}")
+            if not available_only:
+                problems.append(f"platform {rule.platform}: no asset with {rule.describe()} in {artifacts}")
         elif len(hits) > 1:
             problems.append(f"platform {rule.platform}: {len(hits)} assets match {rule.describe()}: {', '.join(hits)}")
         else:
@@ -210,6 +212,8 @@ def match_assets(
             f"platform {p}: not in output {output.name!r}"
             for p in sorted(wanted - {r.platform for r in output.platforms})
         ]
+    if available_only and not found and not problems:
+        problems.append(f"no asset for any platform of output {output.name!r} in {artifacts}")
     return found, problems
 
 
@@ -226,9 +230,11 @@ def describe_asset(platform: str, file: Path, path: str) -> Asset:
     return Asset(platform=platform, file=file, path=path, size=size, blake3=b3.hexdigest(), sha256=sha.hexdigest())
 
 
-def collect_assets(output: Output, artifacts: Path, platforms: Iterable[str] | None = None) -> list[Asset]:
+def collect_assets(
+    output: Output, artifacts: Path, platforms: Iterable[str] | None = None, *, available_only: bool = False
+) -> list[Asset]:
     """Every platform's asset, hashed; any missing or ambiguous platform is an error naming it."""
-    found, problems = match_assets(output, artifacts, platforms)
+    found, problems = match_assets(output, artifacts, platforms, available_only=available_only)
     if problems:
         raise ReleaseError("; ".join(problems))
     rules = {r.platform: r for r in output.platforms}
@@ -337,25 +343,24 @@ def generate(
     *,
     output_name: str | None = None,
     platforms: Iterable[str] | None = None,
+    available_only: bool = False,
     algorithm: HashAlgorithm = "blake3",
 ) -> tuple[str, list[Asset]]:
     """The DotSlash file text for one output of the config, and the assets it describes."""
     output = find_output(load_config(config), output_name)
-    assets = collect_assets(output, artifacts, platforms)
+    assets = collect_assets(output, artifacts, platforms, available_only=available_only)
     return render(output.name, assets, providers, algorithm), assets
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    platforms: list[str] | None = args.platform
-    if args.host:
-        platforms = [targets.host().dotslash_platform]
     providers = Providers(github_repo=args.github_repo, tag=args.tag, url_base=args.url_base)
     text, assets = generate(
         args.config,
         args.artifacts,
         providers,
         output_name=args.output,
-        platforms=platforms,
+        platforms=args.platform,
+        available_only=args.available,
         algorithm=args.hash,
     )
     write_checked(args.out, text)
@@ -403,7 +408,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=[t.dotslash_platform for t in targets.TARGETS],
         help="only this platform (repeatable; default: every platform of the output)",
     )
-    which.add_argument("--host", action="store_true", help="only this machine's platform (local builds)")
+    which.add_argument(
+        "--available",
+        action="store_true",
+        help="only the platforms whose artifacts are present (local builds make one target at a time)",
+    )
     gen.set_defaults(run=_cmd_generate)
 
     cfg = commands.add_parser(

@@ -161,17 +161,26 @@ def test_rejected_file_never_replaces_a_good_one(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".codex-zsh")] == []
 
 
-def test_cli_writes_a_host_only_file_for_local_builds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    dist = make_artifacts(tmp_path / "dist", [targets.host().triple])
+def test_cli_available_writes_only_the_platforms_built_locally(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dist = make_artifacts(tmp_path / "dist", ["aarch64-unknown-linux-musl"])
     out = tmp_path / "codex-zsh.dotslash"
-    argv = ["dotslash", "generate", "--artifacts", str(dist), "--url-base", dist.as_uri(), "--host", "--out", str(out)]
-    assert main(argv) == 0
+    argv = ["dotslash", "generate", "--artifacts", str(dist), "--url-base", dist.as_uri(), "--available"]
+    assert main([*argv, "--out", str(out)]) == 0
     parsed = dotslash.parse(out)
-    assert list(parsed["platforms"]) == [targets.host().dotslash_platform]
-    assert parsed["platforms"][targets.host().dotslash_platform]["providers"] == [
-        {"url": f"{dist.as_uri()}/{targets.host().asset_name}"}
-    ]
-    assert "checked by dotslash" in capsys.readouterr().out
+    name = targets.get("aarch64-unknown-linux-musl").asset_name
+    assert parsed["platforms"] == {
+        "linux-aarch64": {**parsed["platforms"]["linux-aarch64"], "providers": [{"url": f"{dist.as_uri()}/{name}"}]}
+    }
+    assert "1 platform(s)" in capsys.readouterr().out
+
+
+def test_cli_available_with_no_artifacts_at_all_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "dist").mkdir()
+    argv = ["dotslash", "generate", "--artifacts", str(tmp_path / "dist"), "--url-base", "http://127.0.0.1:1"]
+    assert main([*argv, "--available", "--out", str(tmp_path / "f")]) == 1
+    assert capsys.readouterr().err == f"error: no asset for any platform of output 'codex-zsh' in {tmp_path / 'dist'}\n"
 
 
 def test_cli_error_is_one_line_naming_the_platform(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,10 +17,15 @@ from server.rpc import DEFAULT_MAX_IN_FLIGHT
 
 if TYPE_CHECKING:
     from server.session import ServerContext
+    from server.transport.listen import ListenAddress
 
 
 class UsageError(Exception):
     """A bad command line or environment; printed as one line, exit status 2."""
+
+
+class StartupError(Exception):
+    """Valid flags the server still cannot start with (unreadable secret, port in use); one line, exit 1."""
 
 
 def codex_home(environ: dict[str, str] | os._Environ[str]) -> Path:
@@ -42,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="stdio:// (default) or ws://IP:PORT (port 0 picks a free port; loopback recommended)",
     )
+    add_websocket_auth_arguments(parser)
     parser.add_argument(
         "-c",
         "--config",
@@ -65,6 +71,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_websocket_auth_arguments(parser: argparse.ArgumentParser) -> None:
+    """Upstream's `--ws-*` flags, same names and meaning (protocol notes, section 9)."""
+    group = parser.add_argument_group(
+        "websocket authentication",
+        "Clients send `Authorization: Bearer <token>` with the upgrade request. Secrets must be at least 32 "
+        "bytes; generate one with `openssl rand -hex 32`.",
+    )
+    group.add_argument(
+        "--ws-auth",
+        choices=("capability-token", "signed-bearer-token"),
+        metavar="MODE",
+        help="capability-token (a shared random token) or signed-bearer-token (HS256 JWTs)",
+    )
+    group.add_argument("--ws-token-file", type=Path, metavar="PATH", help="file holding the capability token")
+    group.add_argument(
+        "--ws-token-sha256", metavar="HEX", help="SHA-256 (hex) of the capability token, instead of a file"
+    )
+    group.add_argument(
+        "--ws-shared-secret-file", type=Path, metavar="PATH", help="file holding the HS256 secret for signed tokens"
+    )
+    group.add_argument("--ws-issuer", metavar="ISSUER", help="required `iss` claim of signed tokens")
+    group.add_argument("--ws-audience", metavar="AUDIENCE", help="required `aud` claim of signed tokens")
+    group.add_argument(
+        "--ws-max-clock-skew-seconds",
+        type=int,
+        metavar="SECONDS",
+        help="leeway for `exp`, `nbf` and `iat` of signed tokens (default 30)",
+    )
+
+
 def serve_stdio(args: argparse.Namespace, home: Path) -> int:
     from server.handlers import load_method_table
     from server.rpc import Connection, ServerInfo
@@ -79,6 +115,56 @@ def serve_stdio(args: argparse.Namespace, home: Path) -> int:
     import asyncio
 
     asyncio.run(stdio.serve(server_context(args, home), connection, reader, backlog))
+    return 0
+
+
+def serve_websocket(args: argparse.Namespace, home: Path) -> int:
+    """Validate the address and auth flags, then serve until SIGINT/SIGTERM. Imports websockets only here."""
+    from server.transport import ws_auth
+    from server.transport.listen import ListenUrlError, banner, parse_ws_url, unauthenticated_remote_warning
+
+    try:
+        address = parse_ws_url(args.listen)
+    except ListenUrlError as exc:
+        raise UsageError(str(exc)) from None
+    if args.ws_max_clock_skew_seconds is not None and args.ws_max_clock_skew_seconds < 0:
+        raise UsageError("--ws-max-clock-skew-seconds must not be negative")
+    flags = ws_auth.AuthFlags(
+        mode=args.ws_auth,
+        token_file=args.ws_token_file,
+        token_sha256=args.ws_token_sha256,
+        shared_secret_file=args.ws_shared_secret_file,
+        issuer=args.ws_issuer,
+        audience=args.ws_audience,
+        max_clock_skew_seconds=args.ws_max_clock_skew_seconds,
+    )
+    try:
+        authenticator = ws_auth.from_flags(flags)
+    except ws_auth.AuthConfigError as exc:
+        raise StartupError(str(exc)) from None
+    if authenticator is None and not address.is_loopback:
+        print(f"app-server: {unauthenticated_remote_warning(address)}", file=sys.stderr, flush=True)
+
+    def announce(bound: ListenAddress) -> None:
+        print(banner(bound, authenticated=authenticator is not None), file=sys.stderr, flush=True)
+
+    import asyncio
+
+    from server.transport import websocket
+
+    try:
+        asyncio.run(
+            websocket.run(
+                server_context(args, home),
+                address,
+                authenticator,
+                max_in_flight=args.max_in_flight,
+                announce=announce,
+            )
+        )
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise StartupError(f"failed to listen on ws://{address.authority}: {reason} (os error {exc.errno})") from None
     return 0
 
 
@@ -98,10 +184,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         home = codex_home(os.environ)
         if args.listen in ("stdio://", "stdio"):
             return serve_stdio(args, home)
-        raise UsageError(f"unsupported --listen URL {args.listen!r}; expected stdio:// or ws://IP:PORT")
+        if args.listen.startswith("ws://"):
+            return serve_websocket(args, home)
+        raise UsageError(f"unsupported --listen URL `{args.listen}`; expected `stdio://` or `ws://IP:PORT`")
     except UsageError as exc:
         print(f"app-server: error: {exc}", file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(f"app-server: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

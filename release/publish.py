@@ -124,7 +124,10 @@ def build_plan(
     providers = dotslash.Providers(github_repo=repo, tag=tag)
     archives, checksums = [], []
     for asset in assets:
-        archives.append(Upload(asset.name, "archive", asset.file.read_bytes(), asset.sha256, asset.platform))
+        archive = Upload.of(asset.name, "archive", asset.file.read_bytes(), asset.platform)
+        if archive.sha256 != asset.sha256:
+            raise ReleaseError(f"{asset.file} changed while it was being hashed; is a build still writing it?")
+        archives.append(archive)
         problems += _check_sidecar(asset)
         checksums.append(Upload.of(f"{asset.name}.sha256", "checksum", f"{asset.sha256}  {asset.name}\n".encode()))
     # The file ships; a broken one would break every user, so it is parsed by dotslash even in a dry run.

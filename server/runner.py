@@ -85,8 +85,24 @@ class ConnectionRunner:
                 log(f"{job.spec.name} failed: {type(exc).__name__} at {_origin(exc)}")
             self._enqueue(self.connection.finish(job.request_id, error=exc))
 
+    def _connected(self) -> None:
+        """Run the handler modules' on-connect hooks (loading the method table registers them)."""
+        from server.handlers.registry import CONNECT_HOOKS
+
+        try:
+            _ = self.connection.table
+        except Exception as exc:
+            log(f"loading the method table failed: {type(exc).__name__}: {exc}")
+            return
+        for hook in CONNECT_HOOKS:
+            try:
+                hook(self.session)
+            except Exception as exc:
+                log(f"on-connect hook {hook.__name__} failed: {type(exc).__name__}: {exc}")
+
     def handle(self, message: str | bytes) -> None:
         """Act on one incoming message."""
+        was_initialized = self.connection.initialized
         event = self.connection.receive(message)
         if isinstance(event, Reply):
             self._enqueue(event.data)
@@ -98,10 +114,14 @@ class ConnectionRunner:
             self.session.resolve(event.request_id, event.result, event.error)
         elif isinstance(event, Ignored) and event.log:
             log(event.log)
+        if not was_initialized and self.connection.initialized:
+            self._connected()
 
     async def run(self, incoming: AsyncIterator[str | bytes]) -> None:
         """Serve until the input ends, then finish received work, release resources and flush."""
         writer = asyncio.create_task(self._writer())
+        if self.connection.initialized:
+            self._connected()
         try:
             async for message in incoming:
                 self.handle(message)

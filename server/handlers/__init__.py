@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from server.handlers.registry import Table
 
-HANDLER_MODULES: tuple[str, ...] = ("server.handlers.fs",)
+HANDLER_MODULES: tuple[str, ...] = ("server.handlers.fs", "server.handlers.config")
 
 
 def load_method_table() -> Table:

@@ -1,0 +1,107 @@
+"""Feature flags: one table (server.config.feature_table) and the rules that turn config into state.
+
+- `[features] name = true|false` in any layer (or `-c features.name=...`) sets a flag; unset flags take
+  the table's default.
+- Removed flags are kept only so old configs still parse: setting them changes nothing.
+- Deprecated flags still work but each one set earns a `configWarning`, so users move off them.
+- Renamed flags go through ALIASES to their current name. `guardian_approval` is special: besides being
+  a flag, setting it to true in a layer that does not also set `approvals_reviewer` makes that layer's
+  reviewer `guardian_subagent` (see server.config.reviewer), so pre-rename configs keep their behaviour.
+  `smart_approvals` is only a UI rollout gate and never changes the reviewer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from server.config import Config
+from server.config.feature_table import ROWS, BetaCopy
+
+STAGES = {"beta", "underDevelopment", "stable", "deprecated", "removed"}
+
+ALIASES: dict[str, str] = {}
+"""Legacy flag name -> current name (upstream 0.163 has kept every name it ever shipped as a row)."""
+
+FORCED_OFF = frozenset({"transcript_v2"})
+"""Deprecated flags upstream reports disabled whatever the config says (measured)."""
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    stage: str
+    default: bool
+    copy: BetaCopy | None
+
+
+FEATURES: dict[str, Feature] = {name: Feature(name, stage, default, copy) for name, stage, default, copy in ROWS}
+
+
+def canonical(name: str) -> str:
+    return ALIASES.get(name, name)
+
+
+def configured(config: Config, name: str) -> bool | None:
+    """What the layers say about a flag (aliases included), or None when nobody set it."""
+    table = config.get("features")
+    if not isinstance(table, dict):
+        return None
+    value: Any = None
+    for key, item in table.items():
+        if canonical(key) == name and isinstance(item, bool):
+            value = item
+    return value if isinstance(value, bool) else None
+
+
+def is_enabled(config: Config, name: str) -> bool:
+    """Effective state of a flag; an unknown name is off."""
+    feature = FEATURES.get(canonical(name))
+    if feature is None:
+        return False
+    if feature.stage == "removed":
+        return feature.default
+    if feature.name in FORCED_OFF:
+        return False
+    value = configured(config, feature.name)
+    return feature.default if value is None else value
+
+
+def to_wire(feature: Feature, enabled: bool) -> dict[str, Any]:
+    name, description, announcement = feature.copy or (None, None, None)
+    return {
+        "name": feature.name,
+        "stage": feature.stage,
+        "displayName": name,
+        "description": description,
+        "announcement": announcement,
+        "enabled": enabled,
+        "defaultEnabled": feature.default,
+    }
+
+
+def listing(config: Config) -> list[dict[str, Any]]:
+    """Every feature in table order with its effective state (the `experimentalFeature/list` rows)."""
+    return [to_wire(feature, is_enabled(config, feature.name)) for feature in FEATURES.values()]
+
+
+def deprecation_warnings(config: Config) -> list[dict[str, Any]]:
+    """One `configWarning` per deprecated flag a layer sets, naming the file that sets it."""
+    warnings = []
+    for layer in reversed(config.layers):
+        table = layer.values.get("features")
+        if not isinstance(table, dict):
+            continue
+        for key in table:
+            feature = FEATURES.get(canonical(key))
+            if feature is None or feature.stage != "deprecated":
+                continue
+            where = f" in {layer.path}" if layer.path else ""
+            warnings.append(
+                {
+                    "summary": f"`[features].{key}` is deprecated{where} and will be removed; remove it.",
+                    "details": None,
+                    "path": str(layer.path) if layer.path else None,
+                }
+            )
+    return warnings

@@ -1,0 +1,100 @@
+"""config/* and experimentalFeature/list: thin adapters over the resolver (server.config)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from server.config import effective_config
+from server.config.features import deprecation_warnings, listing
+from server.config.reviewer import SPELLINGS
+from server.config.writer import Edit, WriteOutcome, write
+from server.handlers.registry import method, on_connect
+from server.protocol.config import (
+    ConfigBatchWriteParams,
+    ConfigReadParams,
+    ConfigValueWriteParams,
+    ConfigWriteResponse,
+    ExperimentalFeatureListParams,
+    ExperimentalFeatureListResponse,
+)
+from server.protocol.errors import InternalError, InvalidRequest
+from server.session import Session
+
+
+def reported(tree: dict[str, Any]) -> dict[str, Any]:
+    """The legacy reviewer spelling reads back as the current one, at top level and in profiles."""
+    scopes = [tree, *(profile for profile in (tree.get("profiles") or {}).values() if isinstance(profile, dict))]
+    for scope in scopes:
+        value = scope.get("approvals_reviewer")
+        if isinstance(value, str) and value in SPELLINGS:
+            scope["approvals_reviewer"] = SPELLINGS[value]
+    return tree
+
+
+@on_connect
+def announce_config_warnings(session: Session) -> None:
+    """upstream tells each client, right after initialize, what it ignored or could not use."""
+    config = effective_config(session.server)
+    if config.problem is not None:
+        session.notify("configWarning", config.problem.warning())
+        return
+    unknown = config.unknown_key_warning()
+    if unknown is not None:
+        session.notify("configWarning", unknown)
+    for warning in deprecation_warnings(config):
+        session.notify("configWarning", warning)
+
+
+@method("config/read", ConfigReadParams)
+async def read(session: Session, params: ConfigReadParams) -> dict[str, Any]:
+    """The effective config, where each value comes from, and (on request) every layer."""
+    config = effective_config(session.server)
+    if config.problem is not None:
+        raise InternalError(config.problem.read_message)
+    result: dict[str, Any] = {"config": reported(config.tree()), "origins": config.origins()}
+    if params.include_layers:
+        result["layers"] = [{**layer.metadata, "config": layer.values} for layer in config.layers]
+    return result
+
+
+def response(outcome: WriteOutcome) -> ConfigWriteResponse:
+    return ConfigWriteResponse(
+        status="okOverridden" if outcome.overridden else "ok",
+        version=outcome.version,
+        file_path=str(outcome.path),
+        overridden_metadata=outcome.overridden,
+    )
+
+
+@method("config/value/write", ConfigValueWriteParams)
+async def value_write(session: Session, params: ConfigValueWriteParams) -> ConfigWriteResponse:
+    edit = Edit(params.key_path, params.value, params.merge_strategy)
+    outcome = await asyncio.to_thread(
+        write, session.server, [edit], file_path=params.file_path, expected_version=params.expected_version
+    )
+    return response(outcome)
+
+
+@method("config/batchWrite", ConfigBatchWriteParams)
+async def batch_write(session: Session, params: ConfigBatchWriteParams) -> ConfigWriteResponse:
+    edits = [Edit(edit.key_path, edit.value, edit.merge_strategy) for edit in params.edits]
+    outcome = await asyncio.to_thread(
+        write, session.server, edits, file_path=params.file_path, expected_version=params.expected_version
+    )
+    return response(outcome)
+
+
+@method("experimentalFeature/list", ExperimentalFeatureListParams)
+async def feature_list(session: Session, params: ExperimentalFeatureListParams) -> ExperimentalFeatureListResponse:
+    """Every flag with its effective state; `cursor` is the index to resume at, as upstream's is."""
+    config = effective_config(session.server)
+    if config.problem is not None:
+        raise InternalError(f"failed to reload config: {config.problem.details}")
+    rows = listing(config)
+    try:
+        start = int(params.cursor) if params.cursor else 0
+    except ValueError:
+        raise InvalidRequest(f"invalid cursor: {params.cursor}") from None
+    end = len(rows) if params.limit is None else min(len(rows), start + params.limit)
+    return ExperimentalFeatureListResponse(data=rows[start:end], next_cursor=str(end) if end < len(rows) else None)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 # Modules that expose `register(subparsers)`; one line per command group.
-COMMAND_MODULES: tuple[str, ...] = ("release.dotslash", "release.publish", "release.fixture")
+COMMAND_MODULES: tuple[str, ...] = ("release.zsh.commands", "release.dotslash", "release.publish", "release.fixture")
 
 
 class ReleaseError(Exception):

@@ -1,0 +1,87 @@
+"""Run the Linux build inside a container image through the docker Python SDK (`--in-container IMAGE`).
+
+The same `python -m release zsh` steps run inside the container against a copy of this checkout; only the
+packages in dist/ come back. Talking to the engine through its API (not the docker CLI) means any engine
+that speaks it works: a local dockerd, a remote DOCKER_HOST, or podman's compatible socket.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from release.cli import ReleaseError
+from release.targets import Target
+from release.zsh.build import default_root
+from release.zsh.progress import Progress
+
+SRC = "/src"
+EXCLUDED_TOP = {".git", ".work", ".cache", ".venv", ".nox", ".bootstrap", "dist", "build"}
+
+SCRIPT = """set -eu
+python3 -m venv /tmp/venv
+/tmp/venv/bin/pip install -q '{src}[zsh]'
+/tmp/venv/bin/python -m release zsh {step} --target {target} --work-dir /tmp/work --dist-dir {src}/dist
+"""
+
+
+def engine() -> Any:
+    """A connected docker client, or a one-line error saying why there is none."""
+    try:
+        import docker
+    except ImportError:
+        raise ReleaseError("--in-container needs the docker SDK: pip install 'codex-app-tools[container]'") from None
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise ReleaseError(f"no container engine is reachable ({exc}); start dockerd or set DOCKER_HOST") from None
+    return client
+
+
+def checkout_archive(root: Path) -> bytes:
+    """The files of this checkout as a tar stream (git's list when available, else the tree minus outputs)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=root, capture_output=True, text=True, check=False
+    )
+    if listed.returncode == 0:
+        files = [root / name for name in listed.stdout.splitlines()]
+    else:
+        files = [p for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] not in EXCLUDED_TOP]
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for path in files:
+            if path.is_file():
+                tar.add(path, arcname=f"{SRC.lstrip('/')}/{path.relative_to(root).as_posix()}")
+    return raw.getvalue()
+
+
+def run_in_container(image: str, target: Target, step: str, dist: Path, progress: Progress) -> None:
+    if target.system != "Linux":
+        raise ReleaseError(f"--in-container builds Linux targets only; {target.triple} is built on {target.runner}")
+    client = engine()
+    script = SCRIPT.format(src=SRC, step=step, target=target.triple)
+    with progress.step(f"container {image}"):
+        container = client.containers.create(image, command=["sh", "-c", script], working_dir=SRC)
+        try:
+            container.put_archive("/", checkout_archive(default_root()))
+            container.start()
+            for chunk in container.logs(stream=True, follow=True):
+                sys.stderr.write(chunk.decode(errors="replace"))
+            status = container.wait()["StatusCode"]
+            if status != 0:
+                raise ReleaseError(f"the build in {image} failed with exit status {status}")
+            stream, _ = container.get_archive(f"{SRC}/dist")
+            dist.mkdir(parents=True, exist_ok=True)
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+                for member in tar.getmembers():
+                    if member.isfile():
+                        member.name = Path(member.name).name
+                        tar.extract(member, dist, filter="data")
+        finally:
+            container.remove(force=True)
+    progress.say(f"copied the packages from {image} into {dist}")

@@ -1,0 +1,48 @@
+"""The system clang on macOS: the native toolchain of the `aarch64-apple-darwin` target.
+
+macOS does not support fully static executables and ships a terminal library, so the binary links
+libSystem and the system ncurses dynamically; everything else follows the same recipe as the zig targets.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import subprocess
+from pathlib import Path
+
+from release.cli import ReleaseError
+from release.targets import Target
+from release.toolchains import write_script
+
+
+class DarwinClang:
+    name = "darwin-clang"
+    static = False
+    builds_ncurses = False
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+    def check(self) -> None:
+        if platform.system() != "Darwin" or platform.machine() != self.target.machine:
+            raise ReleaseError(
+                f"{self.target.triple} is built with the system clang on macOS {self.target.machine}; "
+                f"this machine is {platform.system()} {platform.machine()}"
+            )
+        if shutil.which("clang") is None:
+            raise ReleaseError("clang not found: run xcode-select --install")
+
+    def version(self) -> str:
+        result = subprocess.run(["clang", "--version"], capture_output=True, text=True, check=False)
+        return result.stdout.splitlines()[0] if result.returncode == 0 and result.stdout else "clang"
+
+    def configure_args(self) -> list[str]:
+        return []
+
+    def write_wrappers(self, bin_dir: Path) -> dict[str, str]:
+        write_script(bin_dir / "cc", 'exec clang -arch arm64 "$@"')
+        return {"CC": str(bin_dir / "cc")}
+
+    def strip_flag(self) -> str:
+        return "-Wl,-S,-x"

@@ -1,0 +1,77 @@
+"""zig as a C cross compiler for static musl Linux targets, taken from the `ziglang` PyPI package.
+
+zig ships musl and a clang for every architecture, so one `pip install` gives reproducible static builds
+for x86_64 and aarch64 without an apt toolchain. Its first compile for a target builds musl (about a
+minute) into zig's global cache, which later builds reuse.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import shlex
+import subprocess
+from pathlib import Path
+
+from release.cli import ReleaseError
+from release.targets import Target
+from release.toolchains import write_script
+
+
+@functools.cache
+def zig_binary() -> Path:
+    spec = importlib.util.find_spec("ziglang")
+    if spec is None or spec.origin is None:
+        raise ReleaseError("zig is not installed: pip install ziglang (or install this project with [zsh])")
+    binary = Path(spec.origin).parent / "zig"
+    if not binary.is_file():
+        raise ReleaseError(f"the ziglang package has no zig binary at {binary}")
+    return binary
+
+
+@functools.cache
+def zig_version() -> str:
+    result = subprocess.run([zig_binary(), "version"], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ReleaseError(f"`zig version` failed: {result.stderr.strip() or result.returncode}")
+    return result.stdout.strip()
+
+
+class Zig:
+    name = "zig"
+    static = True
+    builds_ncurses = True
+
+    def __init__(self, target: Target) -> None:
+        if target.zig_target is None:
+            raise ReleaseError(f"target {target.triple} has no zig target")
+        self.zig_target = target.zig_target
+
+    def check(self) -> None:
+        zig_version()
+
+    def version(self) -> str:
+        return f"zig {zig_version()}"
+
+    def configure_args(self) -> list[str]:
+        return [f"--host={self.zig_target}"]
+
+    def write_wrappers(self, bin_dir: Path) -> dict[str, str]:
+        zig = shlex.quote(str(zig_binary()))
+        scripts = {
+            "cc": f'exec {zig} cc -target {self.zig_target} "$@"',
+            "build-cc": f'exec {zig} cc "$@"',
+            "ar": f'exec {zig} ar "$@"',
+            "ranlib": f'exec {zig} ranlib "$@"',
+        }
+        for name, body in scripts.items():
+            write_script(bin_dir / name, body)
+        return {
+            "CC": str(bin_dir / "cc"),
+            "BUILD_CC": str(bin_dir / "build-cc"),
+            "AR": str(bin_dir / "ar"),
+            "RANLIB": str(bin_dir / "ranlib"),
+        }
+
+    def strip_flag(self) -> str:
+        return "-s"

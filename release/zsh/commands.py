@@ -1,0 +1,192 @@
+"""`python -m release zsh build|smoke|package|all|check`: the release pipeline's command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from release import targets
+from release.cli import ReleaseError
+from release.targets import Target
+from release.toolchains import for_target
+from release.zsh import build, check, package, pins, smoke
+from release.zsh.build import TargetDirs, WorkDir
+from release.zsh.progress import Progress
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    zsh = subparsers.add_parser(
+        "zsh",
+        help="build, smoke-test and package the patched zsh",
+        description="Build the EXEC_WRAPPER zsh fork for one target, smoke-test it and package it.",
+    )
+    steps = zsh.add_subparsers(dest="step", required=True, metavar="STEP")
+    for name, run, help_text in (
+        ("build", run_build, "fetch, verify, patch and compile zsh (reuses an up-to-date build)"),
+        ("smoke", run_smoke, "smoke-test the built binary (foreign targets through qemu-user)"),
+        ("package", run_package, "stage and write the deterministic tarball, .sha256 and provenance"),
+        ("all", run_all, "build, smoke and package"),
+        ("check", run_check, "run zsh's own test suite (make check) against the build"),
+    ):
+        parser = steps.add_parser(name, help=help_text, description=help_text)
+        add_common(parser)
+        parser.set_defaults(run=run)
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    root = build.default_root()
+    parser.add_argument(
+        "--target",
+        metavar="TRIPLE",
+        help=f"target triple, one of: {', '.join(t.triple for t in targets.TARGETS)} (default: this machine's)",
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, default=root / ".work", help="downloads and build trees (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--dist-dir", type=Path, default=root / "dist", help="where packages are written (default: %(default)s)"
+    )
+    parser.add_argument("--source", metavar="URL|PATH", help="zsh-5.9.tar.xz location tried after the mirrors")
+    parser.add_argument(
+        "--ncurses-source", metavar="URL|PATH", help="ncurses-6.4.tar.gz location tried after the mirrors"
+    )
+    parser.add_argument("--jobs", type=int, default=None, help="parallel make jobs (default: CPU count)")
+    parser.add_argument("--rebuild", action="store_true", help="build even if an up-to-date build exists")
+    parser.add_argument(
+        "--in-container",
+        metavar="IMAGE",
+        help="run the Linux build inside IMAGE through the docker SDK and copy the packages back",
+    )
+
+
+def resolve_target(args: argparse.Namespace) -> Target:
+    if args.target is None:
+        return build.host_target()
+    try:
+        return targets.get(args.target)
+    except targets.UnknownTarget as exc:
+        raise ReleaseError(str(exc)) from None
+
+
+def context(args: argparse.Namespace) -> tuple[Target, WorkDir, TargetDirs, Progress]:
+    target = resolve_target(args)
+    if args.jobs is not None and args.jobs < 1:
+        raise ReleaseError(f"--jobs must be at least 1, got {args.jobs}")
+    work = build.open_work_dir(args.work_dir)
+    return target, work, work.target(target), Progress(f"zsh {target.triple}")
+
+
+def do_build(args: argparse.Namespace, target: Target, work: WorkDir, progress: Progress) -> dict[str, Any]:
+    return build.build(
+        target,
+        work,
+        progress,
+        zsh_source=args.source,
+        ncurses_source=args.ncurses_source,
+        jobs=args.jobs,
+        force=args.rebuild,
+    )
+
+
+def do_smoke(target: Target, dirs: TargetDirs, record: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    with progress.step("smoke"):
+        results = smoke.smoke(
+            target,
+            dirs.zsh,
+            dirs.root / "smoke",
+            version=pins.load().zsh.version,
+            modules=record["static_modules"],
+            static=for_target(target).static,
+        )
+    for result in results:
+        progress.say(f"  {result.status:7} {result.name}: {result.detail}")
+    report = {"zsh_sha256": record["zsh_sha256"], **smoke.summary(results)}
+    build.write_json(dirs.out / "smoke.json", report)
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        raise ReleaseError(f"smoke test failed: {'; '.join(f'{r.name}: {r.detail}' for r in failed)}")
+    if report["status"] == "not run":
+        progress.say(
+            f"smoke test NOT RUN for {target.triple}: {next(r.detail for r in results if r.status == 'not run')}"
+        )
+    return report
+
+
+def do_package(
+    args: argparse.Namespace, target: Target, dirs: TargetDirs, record: dict[str, Any], progress: Progress
+) -> package.Artifact:
+    with progress.step("package"):
+        artifact = package.package(
+            target, dirs, record, args.dist_dir.resolve(), build.source_date_epoch(), smoke_report(dirs, record)
+        )
+    progress.say(f"wrote {artifact.tarball} (sha256 {artifact.sha256})")
+    return artifact
+
+
+def smoke_report(dirs: TargetDirs, record: dict[str, Any]) -> dict[str, Any] | None:
+    """The smoke result for exactly this binary, if one was recorded."""
+    try:
+        report: dict[str, Any] = json.loads((dirs.out / "smoke.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return report if report.get("zsh_sha256") == record["zsh_sha256"] else None
+
+
+def in_container(args: argparse.Namespace, step: str) -> bool:
+    if args.in_container is None:
+        return False
+    from release.toolchains import container
+
+    target = resolve_target(args)
+    container.run_in_container(
+        args.in_container, target, step, args.dist_dir.resolve(), Progress(f"zsh {target.triple}")
+    )
+    return True
+
+
+def run_build(args: argparse.Namespace) -> int:
+    if in_container(args, "build"):
+        return 0
+    target, work, _, progress = context(args)
+    do_build(args, target, work, progress)
+    return 0
+
+
+def run_smoke(args: argparse.Namespace) -> int:
+    target, _, dirs, progress = context(args)
+    do_smoke(target, dirs, build.require_record(dirs, target), progress)
+    return 0
+
+
+def run_package(args: argparse.Namespace) -> int:
+    target, _, dirs, progress = context(args)
+    do_package(args, target, dirs, build.require_record(dirs, target), progress)
+    return 0
+
+
+def run_all(args: argparse.Namespace) -> int:
+    if in_container(args, "all"):
+        return 0
+    target, work, dirs, progress = context(args)
+    record = do_build(args, target, work, progress)
+    do_smoke(target, dirs, record, progress)
+    do_package(args, target, dirs, record, progress)
+    total = sum(progress.timings.values())
+    progress.say(f"all steps done in {total:.1f}s: " + ", ".join(f"{k} {v:.1f}s" for k, v in progress.timings.items()))
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    target, _, dirs, progress = context(args)
+    if target != build.host_target():
+        raise ReleaseError(f"make check runs the test suite natively; {target.triple} is not this machine's target")
+    build.require_record(dirs, target)
+    with progress.step("make check"):
+        outcome = check.make_check(dirs, os.cpu_count() or 2)
+    progress.say(outcome.summary())
+    if outcome.unexpected:
+        raise ReleaseError(outcome.summary())
+    return 0

@@ -1,33 +1,124 @@
-"""fs/* handlers: thin adapters from wire models to the filesystem domain (server.fs)."""
+"""fs/* handlers: thin adapters from wire models to the filesystem domain (server.fs).
+
+Blocking filesystem calls run in worker threads so one slow disk operation never stalls other requests
+or notifications on the connection.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import stat
+from collections.abc import Callable
+from typing import TypeVar
 
+from server.fs import encoding, files
+from server.fs.registry import DuplicateWatchId, WatchRegistry
 from server.handlers.registry import method
-from server.protocol.errors import os_error
-from server.protocol.fs import FsGetMetadataParams, FsGetMetadataResponse
+from server.protocol.errors import InvalidRequest, os_error
+from server.protocol.fs import (
+    FsCopyParams,
+    FsCreateDirectoryParams,
+    FsGetMetadataParams,
+    FsGetMetadataResponse,
+    FsReadDirectoryEntry,
+    FsReadDirectoryParams,
+    FsReadDirectoryResponse,
+    FsReadFileParams,
+    FsReadFileResponse,
+    FsRemoveParams,
+    FsUnwatchParams,
+    FsWatchParams,
+    FsWatchResponse,
+    FsWriteFileParams,
+)
 from server.session import Session
 
+T = TypeVar("T")
 
-def _metadata(path: str) -> FsGetMetadataResponse:
-    link = os.lstat(path)
-    target = os.stat(path) if stat.S_ISLNK(link.st_mode) else link
-    return FsGetMetadataResponse(
-        is_directory=stat.S_ISDIR(target.st_mode),
-        is_file=stat.S_ISREG(target.st_mode),
-        is_symlink=stat.S_ISLNK(link.st_mode),
-        created_at_ms=0,
-        modified_at_ms=target.st_mtime_ns // 1_000_000,
-    )
+
+async def _run(function: Callable[[], T]) -> T:
+    """Run a blocking filesystem call off the event loop, translating failures to upstream's errors."""
+    try:
+        return await asyncio.to_thread(function)
+    except files.FsRequestError as exc:
+        raise InvalidRequest(str(exc)) from None
+    except OSError as exc:
+        raise os_error(exc) from None
+
+
+@method("fs/readFile", FsReadFileParams)
+async def read_file(session: Session, params: FsReadFileParams) -> FsReadFileResponse:
+    data = await _run(lambda: files.read_file(params.path))
+    return FsReadFileResponse(data_base64=encoding.encode(data))
+
+
+@method("fs/writeFile", FsWriteFileParams)
+async def write_file(session: Session, params: FsWriteFileParams) -> None:
+    """The payload is decoded before anything touches the disk, so invalid base64 writes nothing."""
+    try:
+        data = encoding.decode(params.data_base64)
+    except encoding.Base64Error as exc:
+        raise InvalidRequest(f"fs/writeFile requires valid base64 dataBase64: {exc}") from None
+    await _run(lambda: files.write_file(params.path, data))
+
+
+@method("fs/createDirectory", FsCreateDirectoryParams)
+async def create_directory(session: Session, params: FsCreateDirectoryParams) -> None:
+    recursive = params.recursive is not False
+    await _run(lambda: files.create_directory(params.path, recursive=recursive))
 
 
 @method("fs/getMetadata", FsGetMetadataParams)
 async def get_metadata(session: Session, params: FsGetMetadataParams) -> FsGetMetadataResponse:
     """Follows symlinks for the kind and times; isSymlink comes from lstat. createdAtMs is 0 like upstream."""
+    info = await _run(lambda: files.metadata(params.path))
+    return FsGetMetadataResponse(
+        is_directory=info.is_directory,
+        is_file=info.is_file,
+        is_symlink=info.is_symlink,
+        created_at_ms=0,
+        modified_at_ms=info.modified_at_ms,
+    )
+
+
+@method("fs/readDirectory", FsReadDirectoryParams)
+async def read_directory(session: Session, params: FsReadDirectoryParams) -> FsReadDirectoryResponse:
+    entries = await _run(lambda: files.read_directory(params.path))
+    return FsReadDirectoryResponse(
+        entries=[
+            FsReadDirectoryEntry(file_name=e.file_name, is_directory=e.is_directory, is_file=e.is_file) for e in entries
+        ]
+    )
+
+
+@method("fs/remove", FsRemoveParams)
+async def remove(session: Session, params: FsRemoveParams) -> None:
+    recursive, force = params.recursive is not False, params.force is not False
+    await _run(lambda: files.remove(params.path, recursive=recursive, force=force))
+
+
+@method("fs/copy", FsCopyParams)
+async def copy(session: Session, params: FsCopyParams) -> None:
+    await _run(lambda: files.copy(params.source_path, params.destination_path, recursive=params.recursive))
+
+
+def _registry(session: Session) -> WatchRegistry:
+    return session.scoped(lambda s: WatchRegistry(lambda change: s.notify("fs/changed", change)), WatchRegistry)
+
+
+@method("fs/watch", FsWatchParams)
+async def watch(session: Session, params: FsWatchParams) -> FsWatchResponse:
+    """The path comes back normalized lexically, symlinks kept (what upstream returns, whatever its schema
+    says about canonicalization); delivery starts before the response is sent."""
     try:
-        return await asyncio.to_thread(_metadata, params.path)
-    except OSError as exc:
-        raise os_error(exc) from None
+        await _registry(session).watch(params.watch_id, params.path)
+    except DuplicateWatchId:
+        raise InvalidRequest(f"watchId already exists: {params.watch_id}") from None
+    return FsWatchResponse(path=params.path)
+
+
+@method("fs/unwatch", FsUnwatchParams)
+async def unwatch(session: Session, params: FsUnwatchParams) -> None:
+    """Unknown ids are fine (upstream answers {} too); nothing for this id is sent after the response."""
+    registry = session.peek_scoped(WatchRegistry)
+    if registry is not None:
+        await registry.unwatch(params.watch_id)

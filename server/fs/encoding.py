@@ -1,0 +1,87 @@
+"""Strict standard base64 (with padding), failing with the messages upstream's Rust `base64` crate gives.
+
+Clients show these messages and some match on them, so invalid input is described exactly as upstream
+does ("Invalid symbol 33, offset 0.", "Invalid padding", ...). Valid input takes the C fast path
+(binascii, strict mode, then a re-encode to reject non-canonical trailing bits, which strict mode allows);
+only invalid input walks the bytes in Python to find what to report.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+
+PAD = ord("=")
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_VALUE = {byte: index for index, byte in enumerate(_ALPHABET)}
+_NOT_ALPHABET = re.compile(rb"[^A-Za-z0-9+/]")
+
+
+class Base64Error(ValueError):
+    """Input that is not canonical standard base64; the message is upstream's wording."""
+
+
+def encode(data: bytes) -> str:
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
+
+
+def decode(text: str) -> bytes:
+    """The bytes `text` encodes; raises Base64Error unless it is canonical, padded, standard base64."""
+    data = text.encode("utf-8", errors="surrogatepass")
+    try:
+        decoded = binascii.a2b_base64(data, strict_mode=True)
+    except binascii.Error:
+        raise Base64Error(describe_invalid(data)) from None
+    if binascii.b2a_base64(decoded, newline=False) != data:
+        raise Base64Error(describe_invalid(data))
+    return decoded
+
+
+def _invalid_byte(offset: int, byte: int) -> str:
+    return f"Invalid symbol {byte}, offset {offset}."
+
+
+def describe_invalid(data: bytes) -> str:
+    """Why `data` is rejected, found the way the `base64` crate (0.22, STANDARD engine) finds it.
+
+    The crate checks, in order: a lone trailing byte outside the alphabet; every byte before the last
+    (possibly padded) quad; then that quad: padding position, length, canonical padding, trailing bits.
+    """
+    remainder = len(data) % 4
+    if remainder == 1 and data[-1] != PAD and data[-1] not in _VALUE:
+        return _invalid_byte(len(data) - 1, data[-1])
+    body_end = max(0, len(data) - remainder - (4 if remainder == 0 else 0))
+    bad = _NOT_ALPHABET.search(data, 0, body_end)
+    if bad is not None:
+        return _invalid_byte(bad.start(), data[bad.start()])
+
+    morsels: list[int] = []
+    pads = 0
+    first_pad = 0
+    last_symbol = 0
+    for index, byte in enumerate(data[body_end:]):
+        if byte == PAD:
+            if index < 2:
+                return _invalid_byte(body_end + index, byte)
+            if pads == 0:
+                first_pad = index
+            pads += 1
+            continue
+        if pads:
+            return _invalid_byte(body_end + first_pad, PAD)
+        last_symbol = byte
+        if byte not in _VALUE:
+            return _invalid_byte(body_end + index, byte)
+        morsels.append(_VALUE[byte])
+
+    if data and len(morsels) < 2:
+        return f"Invalid input length: {body_end + len(morsels)}"
+    if (pads + len(morsels)) % 4:
+        return "Invalid padding"
+    bits = 0
+    for morsel in morsels:
+        bits = (bits << 6) | morsel
+    unused_bits = len(morsels) * 6 % 8
+    if bits & ((1 << unused_bits) - 1):
+        return f"Invalid last symbol {last_symbol}, offset {body_end + len(morsels) - 1}."
+    return "Invalid padding"

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -146,7 +146,7 @@ class GitHubClient:
     def find_release(self, repo: str, tag: str) -> JSON | None:
         """The release for `tag`, draft or not. Drafts are invisible to `releases/tags/{tag}`, so a miss
         there is followed by a scan of the (newest first) release list."""
-        response = self.request("GET", f"/repos/{repo}/releases/tags/{tag}", expect=(200, 404))
+        response = self.request("GET", f"/repos/{repo}/releases/tags/{quote(tag, safe='')}", expect=(200, 404))
         if response.status_code == 200:
             return _json(response)
         url: str | None = f"{self.api_url}/repos/{repo}/releases?per_page=100"

@@ -9,6 +9,7 @@ from harness.client import (
     RpcResponseError,
     ServerExited,
     ServerRequest,
+    UnexpectedNotification,
 )
 from harness.matching import MISSING, Matcher
 from harness.sync import Client, ServerRequestHandle
@@ -26,4 +27,5 @@ __all__ = [
     "ServerExited",
     "ServerRequest",
     "ServerRequestHandle",
+    "UnexpectedNotification",
 ]

@@ -62,6 +62,10 @@ class NotificationTimeout(HarnessError, AssertionError):
     diagnosis. An AssertionError so pytest reports it as a test failure, not an error in the harness."""
 
 
+class UnexpectedNotification(HarnessError, AssertionError):
+    """`assert_no` saw what must not arrive."""
+
+
 class ServerExited(HarnessError):
     """The server process ended (or the connection closed) while something was still expected of it."""
 
@@ -178,7 +182,7 @@ class AsyncClient:
         from harness.transports import SubprocessTransport
 
         transport = await SubprocessTransport.start(command, env=env, cwd=cwd)
-        return cls(transport, chaos=chaos, name=Path(command[0]).name)
+        return cls(transport, chaos=chaos, name=_short_command(command))
 
     @classmethod
     async def connect(
@@ -350,7 +354,7 @@ class AsyncClient:
         except NotificationTimeout:
             return
         matcher = Matcher(method, fields, where)
-        raise AssertionError(f"unexpected {matcher.describe()} from {self.name}: {_preview(note.params)}")
+        raise UnexpectedNotification(f"unexpected {matcher.describe()} from {self.name}: {_preview(note.params)}")
 
     # ------------------------------------------------------------------ server -> client requests
 
@@ -607,6 +611,11 @@ class AsyncClient:
             await asyncio.wait_for(self._reader, CLOSE_GRACE)
         for task in [*self._chaos_tasks, *self._responder_tasks]:
             task.cancel()
+
+
+def _short_command(command: Sequence[str]) -> str:
+    """ "python -m server", "codex app-server": enough to tell servers apart in a message, without tmp paths."""
+    return " ".join(Path(part).name if "/" in part else part for part in command[:3])
 
 
 def _fixed_result(value: Any) -> Responder:

@@ -20,7 +20,7 @@ import shlex
 import sys
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -28,8 +28,12 @@ from harness.chaos import Chaos
 from harness.sync import Client
 from harness.transports import default_env
 
+if TYPE_CHECKING:
+    from harness.websocket_server import WebSocketServer
+
 SERVER_KINDS = ("python", "codex")
 STASH_CLIENTS = pytest.StashKey[list[Client]]()
+STASH_WS_SERVERS = pytest.StashKey[list["WebSocketServer"]]()
 NOTIFICATION_EXTENSIONS = ("thread/realtime/transcriptUpdated",)
 """Notifications our server sends that upstream 0.163 lacks (documented in the issues that add them)."""
 
@@ -188,6 +192,46 @@ def connect_to_url(
 
 
 @pytest.fixture
+def ws_server_factory(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    app_server_kind: str,
+    harness_chaos_seed: int | None,
+    upstream_schema: Any,
+) -> Iterator[Callable[..., WebSocketServer]]:
+    """Start `--app-server` with `--listen ws://127.0.0.1:0 *args`: `ws_server_factory(args=[...], env=...)`.
+
+    `.connect(token=...)` on the result opens clients, schema-checked and chaos-delayed like the stdio ones.
+    """
+    from harness.websocket_server import WebSocketServer
+
+    servers: list[WebSocketServer] = []
+    request.node.stash[STASH_WS_SERVERS] = servers
+    validating = upstream_schema is not None and app_server_kind == "python"
+
+    def start(*, args: Sequence[str] = (), env: Mapping[str, str] | None = None) -> WebSocketServer:
+        home = tmp_path_factory.mktemp("home") / "codex"
+        home.mkdir(parents=True)
+        stream = f"{request.node.nodeid}#ws{len(servers)}"
+        server = WebSocketServer.start(
+            [*server_command(app_server_kind), "--listen", "ws://127.0.0.1:0", *args],
+            env=default_env(home, env),
+            cwd=home.parent,
+            chaos=lambda i: None if harness_chaos_seed is None else Chaos(harness_chaos_seed, stream=f"{stream}.{i}"),
+            validators=lambda: [upstream_schema.validator()] if validating else [],
+        )
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+    errors = [error for server in servers for client in server.clients for error in client.inner.validation_errors]
+    if errors:
+        pytest.fail("\n".join(str(error) for error in errors), pytrace=False)
+
+
+@pytest.fixture
 def app_server(app_server_factory: AppServerFactory) -> Client:
     """An initialized client of a fresh server (experimental API enabled, as most suites want)."""
     return app_server_factory(experimental_api=True)
@@ -203,6 +247,9 @@ def pytest_runtest_makereport(
         for index, client in enumerate(clients):
             if client.stderr:
                 report.sections.append((f"app-server #{index} stderr", "\n".join(client.stderr[-200:])))
+        ws_servers: list[WebSocketServer] = item.stash.get(STASH_WS_SERVERS, [])
+        for index, server in enumerate(ws_servers):
+            report.sections.append((f"websocket app-server #{index} stderr", "\n".join(server.stderr[-200:])))
         chaos = next((c.inner.chaos for c in clients if c.inner.chaos is not None), None)
         if chaos is not None:
             report.sections.append(("harness chaos", chaos.describe()))

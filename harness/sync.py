@@ -55,9 +55,13 @@ def run(coro: Coroutine[Any, Any, T], timeout: float = DEFAULT_TIMEOUT) -> T:
             "a blocking harness call was made on the harness loop itself (e.g. from a respond_to callable): "
             "it would deadlock; use an async responder with the AsyncClient methods instead"
         )
+    __tracebackhide__ = True  # a failing test's traceback ends at the test's own line
     future = asyncio.run_coroutine_threadsafe(coro, loop)
     try:
         return future.result(timeout + CALL_MARGIN)
+    except HarnessError as exc:
+        # The frames are the loop thread's and the futures machinery's; the message carries the diagnosis.
+        raise exc.with_traceback(None)  # noqa: B904 - re-raising the same exception, not a new one
     except concurrent.futures.TimeoutError:
         future.cancel()
         raise HarnessError(f"the harness loop did not finish a call within {timeout + CALL_MARGIN:g}s") from None
@@ -123,16 +127,20 @@ class Client:
 
     # requests
     def request(self, method: str, params: Any = None, *, timeout: float = DEFAULT_TIMEOUT) -> Any:
+        __tracebackhide__ = True
         return run(self.inner.request(method, params, timeout=timeout), timeout)
 
     def notify(self, method: str, params: Any = None) -> None:
+        __tracebackhide__ = True
         run(self.inner.notify(method, params))
 
     def send_raw(self, line: str) -> None:
         """Write one raw line (for malformed-input tests); see `wait_for_response` for the answer."""
+        __tracebackhide__ = True
         run(self.inner.send_raw(line))
 
     def wait_for_response(self, request_id: int | str | None, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+        __tracebackhide__ = True
         return run(self.inner.wait_for_response(request_id, timeout=timeout), timeout)
 
     def initialize(
@@ -143,6 +151,7 @@ class Client:
         experimental_api: bool = False,
         opt_out: Sequence[str] = (),
     ) -> dict[str, Any]:
+        __tracebackhide__ = True
         self.init_result = run(
             self.inner.initialize(name=name, version=version, experimental_api=experimental_api, opt_out=opt_out)
         )
@@ -152,30 +161,37 @@ class Client:
     def wait_for(
         self, method: str, *, where: Predicate | None = None, timeout: float = DEFAULT_TIMEOUT, **fields: Any
     ) -> dict[str, Any]:
+        __tracebackhide__ = True
         return run(self.inner.wait_for(method, where=where, timeout=timeout, **fields), timeout)
 
     def wait_for_notification(
         self, method: str, *, where: Predicate | None = None, timeout: float = DEFAULT_TIMEOUT, **fields: Any
     ) -> Notification:
+        __tracebackhide__ = True
         return run(self.inner.wait_for_notification(method, where=where, timeout=timeout, **fields), timeout)
 
     def assert_no(self, method: str, *, within: float = 0.5, where: Predicate | None = None, **fields: Any) -> None:
+        __tracebackhide__ = True
         run(self.inner.assert_no(method, within=within, where=where, **fields), within)
 
     def buffered(self, method: str | None = None) -> list[Notification]:
+        __tracebackhide__ = True
         return run(_call(self.inner.buffered, method))
 
     def drain(self, method: str | None = None) -> list[Notification]:
+        __tracebackhide__ = True
         return run(_call(self.inner.drain, method))
 
     # server -> client requests
     def respond_to(self, method: str, responder: Responder | Any) -> None:
         """Responders run on the harness loop: plain functions or coroutines, never blocking harness calls."""
+        __tracebackhide__ = True
         run(_call(self.inner.respond_to, method, responder))
 
     def wait_for_server_request(
         self, method: str, *, where: Predicate | None = None, timeout: float = DEFAULT_TIMEOUT, **fields: Any
     ) -> ServerRequestHandle:
+        __tracebackhide__ = True
         request = run(self.inner.wait_for_server_request(method, where=where, timeout=timeout, **fields), timeout)
         return ServerRequestHandle(request)
 
@@ -200,9 +216,11 @@ class Client:
         process = self.process
         if process is None:
             raise TypeError("not a subprocess server")
+        __tracebackhide__ = True
         return run(asyncio.wait_for(process.wait(), timeout), timeout)
 
     def close(self) -> None:
+        __tracebackhide__ = True
         run(self.inner.close())
 
 

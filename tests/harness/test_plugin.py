@@ -1,0 +1,85 @@
+"""The pytest plugin, run on real inner test sessions (pytester) with the fake server as --app-server."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+
+from tests.harness.conftest import FakeScript
+from tests.harness.steps import on, stderr
+
+INITIALIZE = on(
+    "initialize", {"userAgent": "fake/0", "codexHome": "/", "platformFamily": "unix", "platformOs": "linux"}
+)
+
+
+def app_server_option(fake_script: FakeScript, *steps: dict[str, object]) -> str:
+    return "--app-server=" + shlex.join(fake_script(INITIALIZE, *steps))
+
+
+def test_a_failed_test_carries_its_server_stderr_and_chaos_seed(
+    pytester: pytest.Pytester, fake_script: FakeScript
+) -> None:
+    pytester.makepyfile(
+        """
+        def test_waits_for_something_that_never_comes(app_server):
+            app_server.wait_for("turn/completed", timeout=0.2)
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        app_server_option(fake_script, stderr("server says: model unreachable")), "--harness-chaos=5"
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*NotificationTimeout: timed out after 0.2s waiting for turn/completed()*",
+            "*- app-server #0 stderr -*",
+            "server says: model unreachable",
+            "*harness chaos*",
+            "chaos seed 5 (rerun with --harness-chaos=5)",
+        ]
+    )
+
+
+def test_a_passing_test_carries_no_server_sections(pytester: pytest.Pytester, fake_script: FakeScript) -> None:
+    pytester.makepyfile("def test_ok(app_server):\n    assert app_server.init_result['userAgent'] == 'fake/0'\n")
+    result = pytester.runpytest_subprocess(app_server_option(fake_script, stderr("noise")), "-rA")
+    result.assert_outcomes(passed=1)
+    assert "app-server #0 stderr" not in result.stdout.str()
+
+
+def test_every_test_gets_its_own_home_and_directory_under_xdist(
+    pytester: pytest.Pytester, fake_script: FakeScript, tmp_path: Path
+) -> None:
+    homes = tmp_path / "homes.txt"
+    pytester.makepyfile(
+        f"""
+        import os
+        import pytest
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_isolated(app_server_factory, n):
+            client = app_server_factory()
+            env = client.wait_for("fake/env")
+            assert env["CODEX_HOME"] == str(client.codex_home)
+            assert env["HOME"] == env["cwd"] == str(client.codex_home.parent)
+            assert not (client.codex_home / "marker").exists()
+            (client.codex_home / "marker").write_text(str(n))
+            with open({str(homes)!r}, "a") as out:
+                out.write(env["CODEX_HOME"] + "\\n")
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        app_server_option(fake_script, {"env": ["CODEX_HOME", "HOME"]}), "-n", "2", "-p", "xdist"
+    )
+    result.assert_outcomes(passed=4)
+    assert len(set(homes.read_text().split())) == 4
+
+
+def test_a_test_needing_its_own_server_fails_clearly_against_a_shared_url(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_custom(app_server_factory):\n    app_server_factory(config_toml='x = 1')\n")
+    result = pytester.runpytest_subprocess("--app-server-url=ws://127.0.0.1:9")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*this test starts its own server (config_toml)*run it without --app-server-url*"])

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from server.handlers.registry import Table
 
-HANDLER_MODULES: tuple[str, ...] = ("server.handlers.fs", "server.handlers.config")
+HANDLER_MODULES: tuple[str, ...] = ("server.handlers.fs", "server.handlers.config", "server.handlers.account")
 
 
 def load_method_table() -> Table:

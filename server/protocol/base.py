@@ -69,6 +69,8 @@ def translate(error: ValidationError) -> InvalidRequest:
     if kind in {"union_tag_invalid", "literal_error"}:
         expected = first.get("ctx", {}).get("expected_tags") or first.get("ctx", {}).get("expected", "")
         tags = ", ".join(f"`{tag.strip().strip(chr(39))}`" for tag in str(expected).split(","))
+        if kind == "union_tag_invalid":
+            value = first.get("ctx", {}).get("tag", value)  # the input is the whole object; name its tag
         return invalid_params(f"unknown variant `{value}`, expected one of {tags}")
     if kind == "union_tag_not_found":
         return missing_field(str(first.get("ctx", {}).get("discriminator", "type")).strip("'"))

@@ -1,0 +1,198 @@
+"""account/* and the legacy getAuthStatus: thin adapters between the wire and server.auth.
+
+Notifications caused by a request are scheduled after its response (upstream's order: response, then
+`account/login/completed`, then `account/updated`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from server.auth import claims, issuer
+from server.auth.browser import BrowserLogin
+from server.auth.device import DeviceLogin
+from server.auth.endpoints import openai_base_url
+from server.auth.logins import Logins
+from server.auth.manager import AuthManager, auth_manager, log
+from server.auth.storage import AuthDotJson, AuthFileError, api_key_auth
+from server.config import effective_config
+from server.handlers.registry import method
+from server.protocol.account import (
+    ApiKeyAccount,
+    ApiKeyLogin,
+    ApiKeyLoginResponse,
+    CancelLoginAccountParams,
+    CancelLoginAccountResponse,
+    ChatgptAccount,
+    ChatgptDeviceCodeLogin,
+    ChatgptDeviceCodeLoginResponse,
+    ChatgptLogin,
+    ChatgptLoginResponse,
+    GetAccountParams,
+    GetAccountResponse,
+    GetAuthStatusParams,
+    GetAuthStatusResponse,
+    LoginAccountParams,
+)
+from server.protocol.errors import InternalError, InvalidRequest
+from server.session import Session
+
+CHATGPT_DISABLED = "ChatGPT login is disabled. Use API key login instead."
+API_KEY_DISABLED = "API key login is disabled. Use ChatGPT login instead."
+
+
+def _after_response(session: Session, method_name: str, params: dict[str, Any]) -> None:
+    asyncio.get_running_loop().call_soon(session.notify, method_name, params)
+
+
+def _current(manager: AuthManager) -> AuthDotJson | None:
+    try:
+        return manager.current()
+    except AuthFileError as exc:
+        raise InternalError(str(exc)) from None
+
+
+def _account(auth: AuthDotJson | None) -> ApiKeyAccount | ChatgptAccount | None:
+    if auth is None:
+        return None
+    if auth.mode == "apikey":
+        return ApiKeyAccount()
+    if auth.tokens is None:
+        return None
+    identity = claims.identity(auth.tokens.id_token)
+    return ChatgptAccount(email=identity.email, plan_type=identity.plan_type or "unknown")
+
+
+async def _refresh_quietly(manager: AuthManager) -> None:
+    """A failed refresh is logged, not returned: the account is still what it is (upstream does the same)."""
+    try:
+        await manager.refresh()
+    except issuer.RefreshError as exc:
+        if not exc.cached:
+            log(f"token refresh failed ({'permanent' if exc.permanent else 'transient'}): {exc}")
+    except AuthFileError as exc:
+        raise InternalError(str(exc)) from None
+
+
+class _Warned:
+    """Whether the OPENAI_BASE_URL deprecation was sent (kept per connection) or logged (kept per process)."""
+
+    def __init__(self, _owner: object) -> None:
+        self.done = False
+
+
+def _warn_deprecated_settings(session: Session) -> None:
+    """Tell the client, once per connection, that the API base URL comes from a deprecated variable.
+
+    The account namespace is where a client first asks which endpoint its credentials are for, and every client
+    calls it on startup, so this is where the warning reaches it.
+    """
+    resolved = openai_base_url(session.server.environ, effective_config(session.server))
+    sent = session.scoped(_Warned, _Warned)
+    if resolved.deprecation is None or sent.done:
+        return
+    sent.done = True
+    logged = session.server.shared(_Warned, _Warned)
+    if not logged.done:
+        logged.done = True
+        log(resolved.deprecation)
+    _after_response(session, "configWarning", {"summary": resolved.deprecation, "details": None})
+
+
+@method("account/read", GetAccountParams)
+async def read_account(session: Session, params: GetAccountParams) -> GetAccountResponse:
+    """`refreshToken: true` refreshes ChatGPT tokens now (proactively, as upstream does), failing fast once
+    poisoned. The account stays visible after a permanent failure: the user is still who they were."""
+    _warn_deprecated_settings(session)
+    manager = auth_manager(session.server)
+    if params.refresh_token:
+        await _refresh_quietly(manager)
+    return GetAccountResponse(account=_account(_current(manager)), requires_openai_auth=True)
+
+
+@method("getAuthStatus", GetAuthStatusParams)
+async def get_auth_status(session: Session, params: GetAuthStatusParams) -> GetAuthStatusResponse:
+    """Legacy: the token is the API key or the access token, and is omitted once the snapshot is poisoned."""
+    manager = auth_manager(session.server)
+    if params.refresh_token:
+        await _refresh_quietly(manager)
+    auth = _current(manager)
+    mode = auth.mode if auth is not None else None
+    token = manager.bearer_token() if params.include_token else None
+    return GetAuthStatusResponse(
+        auth_method=mode if mode in ("apikey", "chatgpt") else None,  # type: ignore[arg-type]
+        auth_token=token,
+        requires_openai_auth=True,
+    )
+
+
+def _check_allowed(session: Session, login: object) -> None:
+    forced = effective_config(session.server).get("forced_login_method")
+    if forced == "api" and isinstance(login, ChatgptLogin | ChatgptDeviceCodeLogin):
+        raise InvalidRequest(CHATGPT_DISABLED)
+    if forced == "chatgpt" and isinstance(login, ApiKeyLogin):
+        raise InvalidRequest(API_KEY_DISABLED)
+
+
+@method("account/login/start", LoginAccountParams)
+async def start_login(
+    session: Session, params: LoginAccountParams
+) -> ApiKeyLoginResponse | ChatgptLoginResponse | ChatgptDeviceCodeLoginResponse:
+    _warn_deprecated_settings(session)
+    login = params.root
+    _check_allowed(session, login)
+    manager = auth_manager(session.server)
+    if isinstance(login, ApiKeyLogin):
+        try:
+            await manager.store(api_key_auth(login.api_key))
+        except (AuthFileError, OSError) as exc:
+            raise InternalError(f"failed to save the API key: {exc}") from None
+        completed = {"loginId": None, "success": True, "error": None, "onboardingEntrypoint": None}
+        _after_response(session, "account/login/completed", completed)
+        _after_response(session, "account/updated", {"authMode": "apikey", "planType": None})
+        return ApiKeyLoginResponse()
+    if not isinstance(login, ChatgptLogin | ChatgptDeviceCodeLogin):
+        raise InvalidRequest(f"login type `{login.type}` is not supported by this server")
+    logins = session.scoped(Logins, Logins)
+    await logins.cancel_pending()
+    endpoints = manager.endpoints()
+    login_id = str(uuid.uuid4())
+    if isinstance(login, ChatgptLogin):
+        browser = BrowserLogin(session, manager, endpoints, login_id)
+        client = session.connection.client
+        auth_url = await browser.start(originator=client.client_info.name if client else "codex_app_server")
+        logins.activate(browser)
+        return ChatgptLoginResponse(login_id=login_id, auth_url=auth_url)
+    device = DeviceLogin(session, manager, endpoints, login_id)
+    try:
+        code = await device.start()
+    except issuer.DeviceCodeDisabled as exc:
+        raise InvalidRequest(str(exc)) from None
+    except issuer.IssuerError as exc:
+        raise InternalError(str(exc)) from None
+    logins.activate(device)
+    return ChatgptDeviceCodeLoginResponse(
+        login_id=login_id, verification_url=endpoints.device_verification_url, user_code=code.user_code
+    )
+
+
+@method("account/login/cancel", CancelLoginAccountParams)
+async def cancel_login(session: Session, params: CancelLoginAccountParams) -> CancelLoginAccountResponse:
+    try:
+        uuid.UUID(params.login_id)
+    except ValueError:
+        raise InvalidRequest(f"invalid login id: {params.login_id}") from None
+    logins = session.peek_scoped(Logins)
+    canceled = logins is not None and await logins.cancel(params.login_id)
+    return CancelLoginAccountResponse(status="canceled" if canceled else "notFound")
+
+
+@method("account/logout")
+async def logout(session: Session, params: None) -> None:
+    try:
+        await auth_manager(session.server).logout()
+    except OSError as exc:
+        raise InternalError(f"failed to remove auth.json: {exc}") from None
+    _after_response(session, "account/updated", {"authMode": None, "planType": None})

@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from server.handlers.registry import Table
 
-HANDLER_MODULES: tuple[str, ...] = ("server.handlers.fs", "server.handlers.config", "server.handlers.account")
+HANDLER_MODULES: tuple[str, ...] = (
+    "server.handlers.fs",
+    "server.handlers.config",
+    "server.handlers.account",
+    "server.handlers.search",
+)
 
 
 def load_method_table() -> Table:

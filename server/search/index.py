@@ -1,0 +1,176 @@
+"""What a search reads: immutable snapshots of one root's entries, and the per-root index that makes them.
+
+A `Snapshot` stores entries in the orders the matcher ranks by, so the matcher can stop scanning as soon as
+it has enough results: paths sorted by (length, path), and the same entries by (name length, path length,
+path). Lower-cased copies are joined into one newline-separated string per order so that `re` scans them
+in C instead of Python looping over 50,000 strings.
+
+A `RootIndex` owns one root's `Tree` and its current snapshots ("segments": a walk in progress publishes
+one per batch so sessions can answer before it ends). `current()` re-checks directory mtimes and rebuilds
+only when something appeared or vanished, which is what makes a repeated one-shot search cost a few
+milliseconds instead of a full walk. `IndexCache` keeps a few of them per server process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import accumulate
+
+from server.search.walker import Tree, node_entries
+
+SEGMENT_ENTRIES = 8192
+"""Entries per snapshot published while a walk is in progress (about 10 ms of walking each)."""
+
+CACHED_ROOTS = 8
+"""Roots whose index a server process keeps for one-shot searches (least recently used goes first)."""
+
+Entry = tuple[str, str, bool]
+
+
+def lower_same_length(text: str) -> str:
+    """Lower case without changing length, so match positions index the original string too."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(char if len(low := char.lower()) != 1 else low for char in text)
+
+
+def _lines(strings: list[str]) -> tuple[str, list[str]]:
+    """The lower-cased strings joined one per line, and the lower-cased strings themselves.
+
+    Lower-casing one joined string is much faster than 50,000 calls; it is only taken when no character
+    changed length (`str.lower` can only grow a string) and no name holds a newline (legal on Linux).
+    """
+    joined = "\n".join(strings)
+    lowered = joined.lower()
+    if len(lowered) == len(joined) and joined.count("\n") == max(len(strings) - 1, 0):
+        return lowered, lowered.split("\n") if strings else []
+    low = [lower_same_length(text).replace("\n", "\x00") for text in strings]
+    return "\n".join(low), low
+
+
+def _starts(lines: list[str]) -> list[int]:
+    """Offset of each line in the joined string."""
+    return list(accumulate(map((1).__add__, map(len, lines)), initial=0))[:-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Entries of one root (or part of it), in ranking order; never mutated after `build`."""
+
+    paths: list[str]
+    names: list[str]
+    is_dir: list[bool]
+    low_paths: list[str]
+    low_names: list[str]
+    path_blob: str
+    path_starts: list[int]
+    name_order: list[int]
+    name_blob: str
+    """Lower-cased names in `name_order`, one per line, with a leading newline so every name follows one."""
+    name_starts: list[int]
+    separators: str
+    """Characters other than letters and digits found in names: where words of a name start."""
+
+    @classmethod
+    def build(cls, entries: Iterable[Entry]) -> Snapshot:
+        """Sorting and joining run through C-level builtins (map, key=len): this is on the walk's path."""
+        rows = list(entries)
+        raw_paths = [row[0] for row in rows]
+        order = sorted(range(len(rows)), key=raw_paths.__getitem__)
+        order.sort(key=list(map(len, raw_paths)).__getitem__)
+        paths = list(map(raw_paths.__getitem__, order))
+        names = [rows[i][1] for i in order]
+        path_blob, low_paths = _lines(paths)
+        _, low_names = _lines(names)
+        name_order = sorted(range(len(names)), key=list(map(len, names)).__getitem__)
+        ordered_names = list(map(low_names.__getitem__, name_order))
+        name_blob = "\n" + "\n".join(ordered_names)
+        return cls(
+            paths=paths,
+            names=names,
+            is_dir=[rows[i][2] for i in order],
+            low_paths=low_paths,
+            low_names=low_names,
+            path_blob=path_blob,
+            path_starts=_starts(low_paths),
+            name_order=name_order,
+            name_blob=name_blob,
+            name_starts=[start + 1 for start in _starts(ordered_names)],
+            separators="".join(sorted(char for char in set(name_blob) if not char.isalnum() and char != "\n")),
+        )
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+View = tuple[Snapshot, ...]
+Progress = Callable[[View], None]
+
+
+class RootIndex:
+    """One root's walk and snapshots; safe to use from several threads (one walk or refresh at a time)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._tree = Tree(root)
+        self._view: View | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def view(self) -> View | None:
+        """The latest complete snapshots, without touching the filesystem (None before the first walk)."""
+        return self._view
+
+    def current(self, progress: Progress | None = None) -> View:
+        """Snapshots that match the filesystem now: walks the first time, re-checks mtimes afterwards."""
+        with self._lock:
+            if self._view is None:
+                self._view = self._walk(progress)
+            elif self._tree.refresh():
+                self._view = (Snapshot.build(self._tree.entries()),)
+            return self._view
+
+    def refresh(self) -> bool:
+        """Re-check after a change notification; True when the snapshots changed."""
+        with self._lock:
+            if self._view is None:
+                return False
+            if not self._tree.refresh():
+                return False
+            self._view = (Snapshot.build(self._tree.entries()),)
+            return True
+
+    def _walk(self, progress: Progress | None) -> View:
+        segments: list[Snapshot] = []
+        batch: list[Entry] = []
+        for node in self._tree.walk():
+            batch.extend(node_entries(node))
+            if len(batch) >= SEGMENT_ENTRIES:
+                segments.append(Snapshot.build(batch))
+                batch = []
+                if progress is not None:
+                    progress(tuple(segments))
+        if batch or not segments:
+            segments.append(Snapshot.build(batch))
+        return tuple(segments)
+
+
+class IndexCache:
+    """Per-process indexes for one-shot searches, so repeated queries re-check instead of re-walking."""
+
+    def __init__(self, capacity: int = CACHED_ROOTS) -> None:
+        self._capacity = capacity
+        self._indexes: OrderedDict[str, RootIndex] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, root: str) -> RootIndex:
+        with self._lock:
+            index = self._indexes.pop(root, None) or RootIndex(root)
+            self._indexes[root] = index
+            while len(self._indexes) > self._capacity:
+                self._indexes.popitem(last=False)
+            return index

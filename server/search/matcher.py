@@ -1,0 +1,255 @@
+"""Ranking: which entries match a query and in what order. Pure: snapshots in, matches out.
+
+A query is split on whitespace into atoms that must all match, case-insensitively, as a subsequence of
+the entry's root-relative path (as upstream's matcher does). Each atom lands in one tier:
+
+    6 the file name is the atom          ("render" -> src/render)
+    5 the file name starts with it       ("render" -> src/render.rs)
+    4 it starts a word of the file name  ("server" -> config_server.rs)
+    3 the file name contains it          ("erv" -> server.rs)
+    2 the path contains it               ("sub/tar" -> sub/target.txt)
+    1 the path contains it spread out    ("cfgsrv" -> config/server.rs)
+
+A score packs (tier, how well, path length) into a uint32, most significant first: within tiers 5-3 the
+fewer extra characters in the name the better; within tier 1 the more atom characters fall in the name
+the better; then shorter paths first. Equal scores are ordered by path. An entry's score is the sum over
+atoms, so multi-atom queries rank by the same rules.
+
+Why the tiers make the matcher fast: snapshots store entries already sorted so that, inside tiers 6-2,
+scan order is rank order. The matcher scans tier by tier in C (`re` over one joined string) and stops
+as soon as it has the requested number of results; only tier 1 needs every candidate, and it is computed
+by rapidfuzz (an LCS equal to the atom's length means the atom is a subsequence) in C as well.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import process
+from rapidfuzz.distance import LCSseq
+
+from server.search.index import Snapshot, View, lower_same_length
+
+LIMIT = 50
+"""Results per query, upstream's cap."""
+
+FIELD = 4095
+TIER_SHIFT = 24
+QUALITY_SHIFT = 12
+MAX_SCORE = 2**32 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    root: str
+    path: str
+    file_name: str
+    is_dir: bool
+    score: int
+    indices: list[int]
+
+
+def atoms(query: str) -> list[str]:
+    return [atom for atom in lower_same_length(query).replace("\x00", "").split() if atom]
+
+
+def _length_score(length: int) -> int:
+    return FIELD - min(length, FIELD)
+
+
+def _score(tier: int, quality: int, path_length: int) -> int:
+    return (tier << TIER_SHIFT) | (min(quality, FIELD) << QUALITY_SHIFT) | _length_score(path_length)
+
+
+@lru_cache(maxsize=256)
+def _literal(text: str) -> re.Pattern[str]:
+    """A pattern starting with a literal: `re` then scans with its fast substring search."""
+    return re.compile(re.escape(text))
+
+
+@lru_cache(maxsize=256)
+def _word_start(separators: str, atom: str) -> re.Pattern[str]:
+    """The atom right after one of `separators`: a start of word inside a file name.
+
+    A class of the separators actually present is several times faster to scan than `[_\\W]`.
+    """
+    return re.compile(f"[{re.escape(separators)}]{re.escape(atom)}")
+
+
+def _line(starts: list[int], offset: int) -> int:
+    return bisect_right(starts, offset) - 1
+
+
+def _name_hits(snap: Snapshot, pattern: re.Pattern[str]) -> Iterator[int]:
+    """Entries whose lower-cased name the pattern finds, in name order (each match ends inside its line)."""
+    order, starts, blob = snap.name_order, snap.name_starts, snap.name_blob
+    for found in pattern.finditer(blob):
+        yield order[_line(starts, found.end() - 1)]
+
+
+def _path_hits(snap: Snapshot, pattern: re.Pattern[str]) -> Iterator[int]:
+    starts = snap.path_starts
+    for found in pattern.finditer(snap.path_blob):
+        yield _line(starts, found.end() - 1)
+
+
+def _rank_one(snap: Snapshot, atom: str, limit: int) -> dict[int, int]:
+    """Best `limit` entries of one snapshot for a single atom: entry id -> score."""
+    taken: dict[int, int] = {}
+    size = len(atom)
+    names, paths = snap.low_names, snap.low_paths
+
+    def name_score(tier: int, entry: int) -> int:
+        name_length = len(names[entry])
+        actual = 6 if tier == 5 and name_length == size else tier
+        return _score(actual, FIELD - (name_length - size), len(paths[entry]))
+
+    anywhere = _literal(atom)
+    if anywhere.search(snap.name_blob):
+        passes = [(_name_hits(snap, _literal("\n" + atom)), 5)]
+        if snap.separators:
+            passes.append((_name_hits(snap, _word_start(snap.separators, atom)), 4))
+        passes.append((_name_hits(snap, anywhere), 3))
+        for hits, tier in passes:
+            for entry in hits:
+                if entry not in taken:
+                    taken[entry] = name_score(tier, entry)
+                    if len(taken) >= limit:
+                        return taken
+    for entry in _path_hits(snap, anywhere):
+        if entry not in taken:
+            taken[entry] = _score(2, 0, len(paths[entry]))
+            if len(taken) >= limit:
+                return taken
+    if size > 1:
+        taken.update(_spread(snap, atom, limit - len(taken), exclude=taken))
+    return taken
+
+
+def _subsequence_ids(atom: str, choices: Sequence[str]) -> list[int]:
+    found = process.extract(atom, choices, scorer=LCSseq.similarity, score_cutoff=len(atom), limit=None)
+    return sorted(position for _, _, position in found)
+
+
+def _spread(snap: Snapshot, atom: str, limit: int, exclude: dict[int, int]) -> dict[int, int]:
+    """Tier 1: entries whose path holds the atom only as a scattered subsequence."""
+    candidates = [entry for entry in _subsequence_ids(atom, snap.low_paths) if entry not in exclude]
+    if not candidates:
+        return {}
+    in_name = process.extract(
+        atom, [snap.low_names[entry] for entry in candidates], scorer=LCSseq.similarity, limit=limit
+    )
+    result = {}
+    for _, common, position in in_name:
+        entry = candidates[position]
+        result[entry] = _score(1, int(common), len(snap.low_paths[entry]))
+    return result
+
+
+def _word_start_in(atom: str, low_name: str) -> int:
+    """Position of the first occurrence of the atom that starts a word of the name, or -1."""
+    start = low_name.find(atom, 1)
+    while start > 0:
+        before = low_name[start - 1]
+        if before == "_" or not before.isalnum():
+            return start
+        start = low_name.find(atom, start + 1)
+    return -1
+
+
+def atom_score(atom: str, low_path: str, low_name: str) -> int:
+    """The score one atom gives one entry (0 when it does not match); the per-entry form of `_rank_one`."""
+    size = len(atom)
+    if atom in low_name:
+        quality = FIELD - (len(low_name) - size)
+        if low_name == atom:
+            return _score(6, quality, len(low_path))
+        if low_name.startswith(atom):
+            return _score(5, quality, len(low_path))
+        if _word_start_in(atom, low_name) >= 0:
+            return _score(4, quality, len(low_path))
+        return _score(3, quality, len(low_path))
+    if atom in low_path:
+        return _score(2, 0, len(low_path))
+    if LCSseq.similarity(atom, low_path) == size:
+        return _score(1, int(LCSseq.similarity(atom, low_name)), len(low_path))
+    return 0
+
+
+def _rank_many(snap: Snapshot, query: list[str], limit: int) -> dict[int, int]:
+    """Entries matching every atom; each is scored in Python, so candidates are narrowed in C first."""
+    longest = max(query, key=len)
+    candidates = _subsequence_ids(longest, snap.low_paths)
+    for atom in query:
+        if atom is not longest and candidates:
+            kept = _subsequence_ids(atom, [snap.low_paths[entry] for entry in candidates])
+            candidates = [candidates[position] for position in kept]
+    scored = []
+    for entry in candidates:
+        low_path, low_name = snap.low_paths[entry], snap.low_names[entry]
+        total = sum(atom_score(atom, low_path, low_name) for atom in query)
+        scored.append((-min(total, MAX_SCORE), entry))
+    scored.sort()
+    return {entry: -negative for negative, entry in scored[:limit]}
+
+
+def atom_indices(atom: str, low_path: str, low_name: str) -> list[int]:
+    """Where one atom matched, as positions in the path, for highlighting (the tier's own occurrence)."""
+    size = len(atom)
+    name_at = len(low_path) - len(low_name)
+    if atom in low_name:
+        if low_name.startswith(atom):
+            start = 0
+        else:
+            start = _word_start_in(atom, low_name)
+            if start < 0:
+                start = low_name.find(atom)
+        return list(range(name_at + start, name_at + start + size))
+    start = low_path.rfind(atom)
+    if start >= 0:
+        return list(range(start, start + size))
+    if LCSseq.similarity(atom, low_name) == size:
+        return _tight_subsequence(atom, low_path, name_at)
+    return _tight_subsequence(atom, low_path, 0)
+
+
+def _tight_subsequence(atom: str, text: str, begin: int) -> list[int]:
+    """Positions of a compact occurrence of `atom` as a subsequence of `text[begin:]` (fzf's v1 scheme).
+
+    A forward pass finds the earliest point where the whole atom has been seen; a backward pass from there
+    finds the latest start, so the highlighted characters cluster instead of scattering.
+    """
+    end = begin - 1
+    for char in atom:
+        end = text.find(char, end + 1)
+        if end < 0:
+            return []
+    positions = []
+    cursor = end + 1
+    for char in reversed(atom):
+        cursor = text.rfind(char, begin, cursor)
+        positions.append(cursor)
+    return positions[::-1]
+
+
+def search(views: Sequence[tuple[str, View]], query: str, limit: int = LIMIT) -> list[Match]:
+    """Best `limit` matches over every root's snapshots: score descending, then path, then root order."""
+    parsed = atoms(query)
+    if not parsed or limit <= 0:
+        return []
+    hits: list[tuple[int, str, int, Snapshot, int, str]] = []
+    for order, (root, view) in enumerate(views):
+        for snap in view:
+            ranked = _rank_one(snap, parsed[0], limit) if len(parsed) == 1 else _rank_many(snap, parsed, limit)
+            hits.extend((-score, snap.paths[entry], order, snap, entry, root) for entry, score in ranked.items())
+    hits.sort(key=lambda hit: hit[:3])
+    matches = []
+    for negative, path, _, snap, entry, root in hits[:limit]:
+        low_path, low_name = snap.low_paths[entry], snap.low_names[entry]
+        indices = sorted({i for atom in parsed for i in atom_indices(atom, low_path, low_name)})
+        matches.append(Match(root, path, snap.names[entry], snap.is_dir[entry], -negative, indices))
+    return matches

@@ -1,0 +1,177 @@
+"""Live fuzzy search sessions (`fuzzyFileSearch/session*`), one registry per connection.
+
+A session indexes its roots once, in worker threads, publishing snapshots as the walk goes so the latest
+query is answered (`sessionUpdated`) while indexing is still under way; `sessionCompleted` follows the
+answer computed on the complete index. Queries are answered from memory. A query superseded while it was
+being computed is dropped: only the latest one is answered to completion.
+
+After indexing, a filesystem watcher keeps the index current while the session lives. The watcher here
+is `watchfiles.awatch` (inotify through Rust's notify) used directly: when an event batch arrives the
+index re-checks directory mtimes (server.search.walker), which is exact whatever the batch says, and the
+latest query is answered again if the snapshots changed. inotify does not see through symlinks, so
+changes under a symlinked directory that lives outside the roots are picked up by the next one-shot
+search or session rather than pushed. Sessions die with their connection (`Session.scoped`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+
+import watchfiles
+
+from server.search.index import IndexCache, View
+from server.search.matcher import Match, atoms, search
+
+WATCH_DEBOUNCE_MS = 200
+"""Longest a burst of changes is batched before the index is re-checked."""
+WATCH_STEP_MS = 30
+"""Quiet time that ends a batch early: small, so a single change shows up quickly."""
+
+Notify = Callable[[str, str, list[Match] | None], None]
+"""(kind, query, files): kind is "updated" (with files) or "completed" (files None)."""
+
+
+class SearchSession:
+    """One session: its indexes, the latest query, and the task that answers it."""
+
+    def __init__(self, session_id: str, roots: list[str], cache: IndexCache, notify: Notify) -> None:
+        self.session_id = session_id
+        self._roots = roots
+        self._indexes = [cache.get(root) for root in roots]
+        self._views: list[View] = [() for _ in roots]
+        self._notify = notify
+        self._query = ""
+        self._query_pending = True
+        """The latest query has not been answered yet (starts True: the empty query answers indexing)."""
+        self._indexed = False
+        self._dirty = asyncio.Event()
+        self._dirty.set()
+        self._last: tuple[str, list[Match]] | None = None
+        self._stop_watch = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._tasks = [asyncio.create_task(self._answer_loop(), name=f"fuzzy-search {session_id}")]
+        self._tasks.append(asyncio.create_task(self._index(), name=f"fuzzy-index {session_id}"))
+
+    def update(self, query: str) -> None:
+        self._query = query
+        self._query_pending = True
+        self._dirty.set()
+
+    async def stop(self) -> None:
+        self._stop_watch.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _index(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def progress_of(position: int) -> Callable[[View], None]:
+            def progress(view: View) -> None:
+                loop.call_soon_threadsafe(self._publish, position, view)
+
+            return progress
+
+        views = await asyncio.gather(
+            *(asyncio.to_thread(index.current, progress_of(i)) for i, index in enumerate(self._indexes))
+        )
+        for position, view in enumerate(views):
+            self._views[position] = view
+        self._indexed = True
+        self._dirty.set()
+        await self._watch()
+
+    def _publish(self, position: int, view: View) -> None:
+        if not self._indexed:
+            self._views[position] = view
+            self._dirty.set()
+
+    async def _watch(self) -> None:
+        directories = sorted({root for root in self._roots if os.path.isabs(root) and os.path.isdir(root)})
+        if not directories:
+            return
+        try:
+            async for _ in watchfiles.awatch(
+                *directories,
+                watch_filter=None,
+                debounce=WATCH_DEBOUNCE_MS,
+                step=WATCH_STEP_MS,
+                stop_event=self._stop_watch,
+            ):
+                await asyncio.to_thread(self._refresh)
+        except (OSError, RuntimeError) as exc:
+            print(f"app-server: fuzzy search session {self.session_id}: watcher stopped: {exc}", file=sys.stderr)
+
+    def _refresh(self) -> None:
+        """Worker thread: re-check every root, then hand changed snapshots to the loop."""
+        changed = []
+        for position, index in enumerate(self._indexes):
+            index.refresh()
+            if index.view is not None and index.view is not self._views[position]:
+                changed.append((position, index.view))
+        if changed:
+            self._loop.call_soon_threadsafe(self._adopt, changed)
+
+    def _adopt(self, changed: list[tuple[int, View]]) -> None:
+        for position, view in changed:
+            self._views[position] = view
+        self._dirty.set()
+
+    async def _answer_loop(self) -> None:
+        """Answer the latest query whenever it, or the index, changes.
+
+        `sessionUpdated` goes out for every query asked, for every step of indexing that changed the
+        answer, and when a change on disk changed the answer; `sessionCompleted` follows once the answer
+        comes from the complete index and nothing newer is waiting.
+        """
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            query, due, complete = self._query, self._query_pending, self._indexed
+            views = list(zip(self._roots, self._views, strict=True))
+            files = await asyncio.to_thread(search, views, query) if atoms(query) else []
+            if query != self._query:
+                continue  # superseded while computing: only the latest query is answered
+            changed = self._last != (query, files)
+            # While indexing, an update is news only if it found something (or answers the empty query).
+            if (due or changed) if complete else (changed and (files or not atoms(query))):
+                self._notify("updated", query, files)
+                self._last = (query, files)
+            if complete and (due or changed) and not self._dirty.is_set():
+                self._query_pending = False
+                self._notify("completed", query, None)
+
+
+class SearchSessions:
+    """The sessions of one connection, by id."""
+
+    def __init__(self, cache: IndexCache, notify: Callable[[str, str, str, list[Match] | None], None]) -> None:
+        self._cache = cache
+        self._notify = notify
+        self._sessions: dict[str, SearchSession] = {}
+
+    async def start(self, session_id: str, roots: list[str]) -> None:
+        """Start (or restart, as upstream does for a known id) a session."""
+        old = self._sessions.pop(session_id, None)
+        if old is not None:
+            await old.stop()
+
+        def notify(kind: str, query: str, files: list[Match] | None) -> None:
+            self._notify(session_id, kind, query, files)
+
+        self._sessions[session_id] = SearchSession(session_id, roots, self._cache, notify)
+
+    def get(self, session_id: str) -> SearchSession | None:
+        return self._sessions.get(session_id)
+
+    async def stop(self, session_id: str) -> None:
+        session = self._sessions.pop(session_id, None)
+        if session is not None:
+            await session.stop()
+
+    async def aclose(self) -> None:
+        sessions, self._sessions = list(self._sessions.values()), {}
+        await asyncio.gather(*(session.stop() for session in sessions), return_exceptions=True)

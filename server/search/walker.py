@@ -1,0 +1,206 @@
+"""The directory walk behind every search, and the cheap re-check that keeps a finished walk current.
+
+Matches upstream's walk (protocol notes, section 4, and probes of 0.163): hidden entries are kept, `.git`
+included; symlinks are followed, to directories too, except a link back to one of its own ancestors (it
+is left out entirely, as upstream does); broken symlinks are left out; FIFOs and other non-directories
+count as files; unreadable directories are listed but not entered; ignore rules come from
+`server.search.ignore`.
+
+The walk keeps one `DirNode` per directory with the directory's identity and mtime, so `Tree.refresh()`
+can tell what changed by stat-ing directories instead of re-reading them: creating, deleting or renaming
+an entry always bumps its parent directory's mtime. File timestamps come from a coarse kernel clock, so a
+change in the same clock tick as our read could keep the mtime we recorded; like git's "racy index"
+check, a directory whose mtime is that recent is re-read on the next refresh until it is old enough.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from server.search.ignore import RuleStack, ignore_files, load_rules, root_stack
+
+RACY_WINDOW_NS = 50_000_000
+"""Directories modified this close to our read of them are re-read next time (coarse clocks tick 1-10 ms)."""
+
+DirKey = tuple[int, int]
+
+
+@dataclass(slots=True)
+class DirNode:
+    rel: str
+    """Root-relative path, "" for the root."""
+    key: DirKey
+    """(st_dev, st_ino) of the directory the path resolves to."""
+    mtime_ns: int
+    racy: bool
+    inherited: RuleStack
+    """Rules from above; `rules` adds this directory's own ignore files."""
+    rules: RuleStack
+    chain: tuple[DirKey, ...]
+    """Identities of the ancestors, to refuse symlinks that loop back."""
+    ignore_stamp: tuple[tuple[str, int, int], ...]
+    files: list[str] = field(default_factory=list)
+    dirs: list[str] = field(default_factory=list)
+
+
+def join(rel: str, name: str) -> str:
+    return f"{rel}/{name}" if rel else name
+
+
+def _ignore_stamp(path: str, names: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
+    stamp = []
+    for name in names:
+        try:
+            st = os.stat(os.path.join(path, name))
+        except OSError:
+            continue
+        stamp.append((name, st.st_mtime_ns, st.st_size))
+    return tuple(stamp)
+
+
+class Tree:
+    """Everything the walk kept under one root, by directory."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.nodes: dict[str, DirNode] = {}
+
+    def walk(self) -> Iterator[DirNode]:
+        """Walk from the root, yielding each directory once its children are known (for progress)."""
+        self.nodes.clear()
+        if not os.path.isabs(self.root) or not os.path.isdir(self.root):
+            return
+        yield from self._walk_from("", root_stack(self.root), ())
+
+    def entries(self) -> Iterator[tuple[str, str, bool]]:
+        """(root-relative path, file name, is directory) of everything kept."""
+        for node in self.nodes.values():
+            yield from node_entries(node)
+
+    def refresh(self) -> bool:
+        """Bring the tree up to date with the filesystem; True when any entry appeared or disappeared."""
+        if not self.nodes:
+            return any(True for _ in self.walk())
+        changed = False
+        for rel, node in list(self.nodes.items()):
+            if self.nodes.get(rel) is not node:
+                continue  # dropped or re-read while refreshing an ancestor
+            path = os.path.join(self.root, rel) if rel else self.root
+            try:
+                st = os.stat(path)
+            except OSError:
+                st = None
+            if st is None or (st.st_dev, st.st_ino) != node.key:
+                changed = True
+                self._drop(rel)
+                if st is not None and rel == "":
+                    self.walk_all()
+                continue
+            if node.ignore_stamp and _ignore_stamp(path, ignore_files(node.inherited.in_git)) != node.ignore_stamp:
+                changed = True
+                self._drop(rel)
+                for _ in self._walk_from(rel, node.inherited, node.chain):
+                    pass
+            elif node.racy or st.st_mtime_ns != node.mtime_ns:
+                changed |= self._reread(node)
+        return changed
+
+    def walk_all(self) -> None:
+        for _ in self.walk():
+            pass
+
+    def _walk_from(self, rel: str, stack: RuleStack, chain: tuple[DirKey, ...]) -> Iterator[DirNode]:
+        pending: list[tuple[str, RuleStack, tuple[DirKey, ...]]] = [(rel, stack, chain)]
+        while pending:
+            current, inherited, ancestors = pending.pop()
+            node = self._scan(current, inherited, ancestors)
+            if node is None:
+                continue
+            self.nodes[current] = node
+            yield node
+            below = (*ancestors, node.key)
+            pending.extend((join(current, name), node.rules, below) for name in reversed(node.dirs))
+
+    def _scan(self, rel: str, inherited: RuleStack, chain: tuple[DirKey, ...]) -> DirNode | None:
+        path = os.path.join(self.root, rel) if rel else self.root
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        key = (st.st_dev, st.st_ino)
+        names = ignore_files(inherited.in_git)
+        started = time.time_ns()
+        node = DirNode(
+            rel=rel,
+            key=key,
+            mtime_ns=st.st_mtime_ns,
+            racy=st.st_mtime_ns >= started - RACY_WINDOW_NS,
+            inherited=inherited,
+            rules=inherited,
+            chain=chain,
+            ignore_stamp=(),
+        )
+        try:
+            with os.scandir(path) as listing:
+                children = list(listing)
+        except OSError:
+            return node  # unreadable: listed by its parent, not entered
+        if any(child.name in names for child in children):
+            node.ignore_stamp = _ignore_stamp(path, names)
+            node.rules = inherited.push(load_rules(path, names, base=rel))
+        below = (*chain, key)
+        filtered = bool(node.rules.rules)
+        files, dirs = node.files, node.dirs
+        for child in children:
+            try:
+                is_dir = child.is_dir()
+                if child.is_symlink():
+                    target = child.stat()
+                    if is_dir and (target.st_dev, target.st_ino) in below:
+                        continue  # a link back to an ancestor: upstream leaves it out
+            except OSError:
+                continue  # broken symlink or vanished entry
+            if filtered and node.rules.ignored(join(rel, child.name), is_dir):
+                continue
+            (dirs if is_dir else files).append(child.name)
+        return node
+
+    def _reread(self, old: DirNode) -> bool:
+        """Re-list one directory whose mtime moved; walk new subdirectories, drop vanished ones."""
+        fresh = self._scan(old.rel, old.inherited, old.chain)
+        if fresh is None:
+            self._drop(old.rel)
+            return True
+        if fresh.ignore_stamp != old.ignore_stamp:
+            self._drop(old.rel)  # its ignore files came or went: every rule below may have changed
+            for _ in self._walk_from(old.rel, old.inherited, old.chain):
+                pass
+            return True
+        self.nodes[old.rel] = fresh
+        changed = set(fresh.files) != set(old.files) or set(fresh.dirs) != set(old.dirs)
+        kept = set(fresh.dirs)
+        for name in old.dirs:
+            if name not in kept:
+                self._drop(join(old.rel, name))
+        below = (*fresh.chain, fresh.key)
+        for name in set(fresh.dirs) - set(old.dirs):
+            for _ in self._walk_from(join(old.rel, name), fresh.rules, below):
+                pass
+        return changed
+
+    def _drop(self, rel: str) -> None:
+        """Forget a directory and everything under it."""
+        prefix = rel + "/"
+        for key in [key for key in self.nodes if key == rel or (not rel or key.startswith(prefix))]:
+            del self.nodes[key]
+
+
+def node_entries(node: DirNode) -> Iterator[tuple[str, str, bool]]:
+    rel = node.rel
+    for name in node.files:
+        yield join(rel, name), name, False
+    for name in node.dirs:
+        yield join(rel, name), name, True

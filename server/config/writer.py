@@ -32,6 +32,15 @@ class Edit:
     key_path: str
     value: Any
     merge_strategy: MergeStrategy
+    parts: tuple[str, ...] | None = None
+    """Key segments when a segment itself holds a dot (`plugins."a.b@mp"`); else split from key_path."""
+
+    @classmethod
+    def at(cls, parts: tuple[str, ...], value: Any, merge_strategy: MergeStrategy = "replace") -> Edit:
+        return cls(".".join(parts), value, merge_strategy, parts)
+
+    def keys(self) -> list[str]:
+        return list(self.parts) if self.parts is not None else split_key_path(self.key_path)
 
 
 def split_key_path(key_path: str) -> list[str]:
@@ -57,25 +66,40 @@ def toml_value(value: Any) -> Any:
 
 
 def apply(document: TOMLDocument, edit: Edit) -> None:
-    parts = split_key_path(edit.key_path)
+    parts = edit.keys()
     container: Any = document
-    for part in parts[:-1]:
+    trail: list[tuple[Any, str]] = []
+    for depth, part in enumerate(parts[:-1]):
         child = container.get(part)
         if not isinstance(child, dict):
-            child = tomlkit.table()
-            container[part] = child
+            if edit.value is None:
+                return
+            # A table that only holds tables prints as `[a."b"]` rather than an empty `[a]` header.
+            holds_tables = depth < len(parts) - 2 or isinstance(edit.value, dict)
+            container[part] = tomlkit.table(is_super_table=holds_tables)
             child = container[part]
+        trail.append((container, part))
         container = child
     leaf = parts[-1]
     if edit.value is None:
         if leaf in container:
             del container[leaf]
+        prune(trail)
         return
     existing = container.get(leaf)
     if edit.merge_strategy == "upsert" and isinstance(existing, dict) and isinstance(edit.value, dict):
         upsert(existing, edit.value)
     else:
         container[leaf] = toml_value(edit.value)
+
+
+def prune(trail: list[tuple[Any, str]]) -> None:
+    """Drop header-only tables a removal emptied (`[plugins]` after its last `[plugins."x"]` went)."""
+    for parent, key in reversed(trail):
+        child = parent.get(key)
+        if not isinstance(child, Table) or len(child) or not child.is_super_table():
+            return
+        del parent[key]
 
 
 def upsert(table: Table | dict[str, Any], value: dict[str, Any]) -> None:
@@ -123,8 +147,7 @@ def check_target(server: ServerContext, file_path: str | None) -> Path:
 
 def overridden(config: Config, edits: list[Edit]) -> dict[str, Any] | None:
     for edit in edits:
-        key = tuple(edit.key_path.split("."))
-        layer = config.origin_of(key)
+        layer = config.origin_of(tuple(edit.keys()))
         if layer is not None and layer.source["type"] == "sessionFlags":
             return {
                 "message": "Overridden by session flags",

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 HANDLER_MODULES: tuple[str, ...] = (
     "server.handlers.fs",
     "server.handlers.config",
+    "server.handlers.plugins",
     "server.handlers.account",
     "server.handlers.search",
 )

@@ -41,12 +41,13 @@ def parse_ws_url(url: str) -> ListenAddress:
     host, sep, port_text = rest.rpartition(":")
     if not sep or not port_text.isdigit() or int(port_text) > 65535:
         raise invalid
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
+    bracketed = host.startswith("[") and host.endswith("]")
     try:
-        ip = ipaddress.ip_address(host)
+        ip = ipaddress.ip_address(host[1:-1] if bracketed else host)
     except ValueError:
         raise invalid from None
+    if (ip.version == 6) != bracketed:  # RFC 3986: IPv6 literals, and only they, go in brackets
+        raise invalid
     return ListenAddress(str(ip), int(port_text))
 
 

@@ -7,6 +7,7 @@ credentials are not persisted, and each job gets only the permissions it needs.
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ import yaml
 
 from release import targets
 
-WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / ".github" / "workflows"
 PINNED = re.compile(r"^\s*(?:-\s+)?uses:\s+[\w.-]+/[\w./-]+@[0-9a-f]{40}\s+#\s+v\d+\.\d+\.\d+\s*$")
 
 
@@ -122,3 +124,21 @@ def test_no_expression_is_expanded_inside_a_shell_script() -> None:
     for workflow in ALL.values():
         for step in steps(workflow):
             assert "${{" not in step.get("run", "")
+
+
+def nox_sessions() -> set[str]:
+    """Session names declared in noxfile.py: the function name, or the decorator's `name=`."""
+    names = set()
+    for node in ast.parse((ROOT / "noxfile.py").read_text()).body:
+        for decorator in getattr(node, "decorator_list", []):
+            if ast.unparse(decorator).startswith("nox.session"):
+                named = [k.value for k in getattr(decorator, "keywords", []) if k.arg == "name"]
+                names.add(named[0].value if named and isinstance(named[0], ast.Constant) else node.name)
+    return names
+
+
+def test_every_nox_session_a_workflow_runs_exists() -> None:
+    runs = " ".join(s.get("run", "") for workflow in ALL.values() for s in steps(workflow))
+    used = set(re.findall(r"\./nox -s (\w[\w-]*)", runs)) | set(CI["jobs"]["nox"]["strategy"]["matrix"]["session"])
+    assert used == {"zsh", "release", "lint", "tests"}
+    assert used <= nox_sessions()

@@ -152,8 +152,8 @@ def test_a_newer_request_with_the_same_token_empties_the_older(
     app_server: Client, tmp_path: Path, app_server_kind: str
 ) -> None:
     # A tree large enough that the first walk is still running when the second request arrives.
-    for d in range(40):
-        make(tmp_path, *(f"d{d:02}/file_{i:03}.txt" for i in range(250)))
+    for d in range(25):
+        make(tmp_path, *(f"d{d:02}/file_{i:03}.txt" for i in range(200)))
     params = {"query": "file", "roots": [str(tmp_path)], "cancellationToken": "tok"}
 
     async def both() -> list[Any]:

@@ -164,7 +164,10 @@ class AsyncClient:
         self._stray_responses: deque[dict[str, Any]] = deque()
         self._stray_lines: deque[str] = deque(maxlen=STRAY_LINES_KEPT)
         self._waiters: list[_Waiter] = []
-        self._chaos_tasks: set[asyncio.Task[None]] = set()
+        self._delayed: dict[int, asyncio.TimerHandle] = {}
+        """Chaos deliveries scheduled and not yet made (timer callbacks: a task per notification costs 5x)."""
+        self._all_delivered = asyncio.Event()
+        self._all_delivered.set()
         self._responder_tasks: set[asyncio.Task[None]] = set()
         self._closed: ServerExited | None = None
         self._reader = asyncio.create_task(self._read_loop())
@@ -432,8 +435,9 @@ class AsyncClient:
             reason = f"{self.name} {self.transport.exit_description()}"
         except Exception as exc:  # a broken transport must end every wait, not hang it
             reason = f"{self.name} connection failed: {exc!r}"
-        if self._chaos_tasks:  # notifications already read still reach the buffer before the end is declared
-            await asyncio.wait(self._chaos_tasks, timeout=(self.chaos.max_delay if self.chaos else 0) + 1)
+        if self._delayed:  # notifications already read still reach the buffer before the end is declared
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_delivered.wait(), (self.chaos.max_delay if self.chaos else 0) + 1)
         self._close(ServerExited(reason))
 
     def _on_line(self, line: str) -> None:
@@ -474,13 +478,17 @@ class AsyncClient:
         if self.chaos is None:
             self._deliver(method, params, message)
             return
-        task = asyncio.create_task(self._deliver_later(self.chaos.delay(), method, params, message))
-        self._chaos_tasks.add(task)
-        task.add_done_callback(self._chaos_tasks.discard)
+        self._all_delivered.clear()
+        token = next(self._seq)
+        self._delayed[token] = asyncio.get_running_loop().call_later(
+            self.chaos.delay(), self._deliver_delayed, token, method, params, message
+        )
 
-    async def _deliver_later(self, delay: float, method: str, params: dict[str, Any], message: dict[str, Any]) -> None:
-        await asyncio.sleep(delay)
+    def _deliver_delayed(self, token: int, method: str, params: dict[str, Any], message: dict[str, Any]) -> None:
+        del self._delayed[token]
         self._deliver(method, params, message)
+        if not self._delayed:
+            self._all_delivered.set()
 
     def _deliver(self, method: str, params: dict[str, Any], message: dict[str, Any]) -> None:
         note = Notification(method, params, message, next(self._seq))
@@ -609,7 +617,9 @@ class AsyncClient:
             await self.transport.close()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(self._reader, CLOSE_GRACE)
-        for task in [*self._chaos_tasks, *self._responder_tasks]:
+        for handle in self._delayed.values():
+            handle.cancel()
+        for task in self._responder_tasks:
             task.cancel()
 
 

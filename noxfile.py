@@ -96,6 +96,42 @@ def release(session: nox.Session) -> None:
 
 
 @nox.session
+def zsh(session: nox.Session) -> None:
+    """The main job: build the patched zsh for this machine (or `-- --target T`), smoke-test and package it.
+
+    Writes dist/codex-zsh-<target>.tar.gz with its .sha256, provenance JSON and separate debug file.
+    """
+    install_project(session, "zsh")
+    session.run("python", "-m", "release", "zsh", "all", "--install-qemu", *session.posargs)
+    # DotSlash file for what dist/ now holds, fetched from dist/ itself: `dotslash dist/codex-zsh.dotslash`
+    # runs the local build exactly the way users run a release (--available: a build makes one target).
+    session.run(
+        "python", "-m", "release", "dotslash", "generate", "--artifacts", "dist", "--available",
+        "--url-base", (ROOT / "dist").as_uri(), "--out", "dist/codex-zsh.dotslash",
+    )
+
+
+@nox.session(name="zsh-check")
+def zsh_check(session: nox.Session) -> None:
+    """zsh's own test suite (`make check`) on the static build; only the listed musl differences may fail."""
+    install_project(session, "zsh")
+    session.run("python", "-m", "release", "zsh", "build", *session.posargs)
+    session.run("python", "-m", "release", "zsh", "check", *session.posargs)
+
+
+@nox.session(name="zsh-container")
+def zsh_container(session: nox.Session) -> None:
+    """The Linux build inside a container through the docker SDK; needs a running engine.
+
+    The image comes from ZSH_CONTAINER_IMAGE (default python:3.11-slim-bookworm) and needs python3-venv.
+    """
+    install_project(session, "test", "container")
+    image = os.environ.get("ZSH_CONTAINER_IMAGE", "python:3.11-slim-bookworm")
+    args = ["tests/release/test_zsh_container.py", "-p", "no:cacheprovider", *session.posargs]
+    session.run("pytest", *args, env={"ZSH_CONTAINER_IMAGE": image})
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks, ours against upstream in one run; JSON results land in bench/results/."""
     install_project(session, "test", "upstream")

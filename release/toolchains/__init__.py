@@ -18,6 +18,8 @@ class Toolchain(Protocol):
     """Links with `-static`; the smoke test then requires a binary with no program interpreter."""
     builds_ncurses: bool
     """True when no usable terminal library exists for the target, so ncurses is built from the pin."""
+    term_lib: str
+    """Terminal library zsh links (`--with-term-lib`)."""
 
     def check(self) -> None:
         """Raise `ReleaseError` saying what to install when this toolchain cannot run on this machine."""

@@ -20,6 +20,7 @@ class DarwinClang:
     name = "darwin-clang"
     static = False
     builds_ncurses = False
+    term_lib = "ncurses"
 
     def __init__(self, target: Target) -> None:
         self.target = target

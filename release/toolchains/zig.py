@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import platform
 import shlex
 import subprocess
 from pathlib import Path
@@ -37,10 +38,22 @@ def zig_version() -> str:
     return result.stdout.strip()
 
 
+def build_machine_target() -> str:
+    """zig target for helper programs that run on this machine during a cross build (ncurses' tools).
+
+    Static musl rather than zig's native default, so they reuse the musl zig already built instead of
+    compiling a glibc runtime as well.
+    """
+    machine = platform.machine().lower()
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+    return f"{machine}-linux-musl"
+
+
 class Zig:
     name = "zig"
     static = True
     builds_ncurses = True
+    term_lib = "ncursesw"
 
     def __init__(self, target: Target) -> None:
         if target.zig_target is None:
@@ -60,7 +73,7 @@ class Zig:
         zig = shlex.quote(str(zig_binary()))
         scripts = {
             "cc": f'exec {zig} cc -target {self.zig_target} "$@"',
-            "build-cc": f'exec {zig} cc "$@"',
+            "build-cc": f'exec {zig} cc -target {build_machine_target()} "$@"',
             "ar": f'exec {zig} ar "$@"',
             "ranlib": f'exec {zig} ranlib "$@"',
         }

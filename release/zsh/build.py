@@ -116,16 +116,14 @@ class TargetDirs:
 @dataclass(frozen=True)
 class WorkDir:
     root: Path
-
-    @property
-    def downloads(self) -> Path:
-        return self.root / "downloads"
+    downloads: Path
+    """Verified download cache; may live outside `root` so several work dirs share one."""
 
     def target(self, target: Target) -> TargetDirs:
         return TargetDirs(self.root / target.triple)
 
 
-def open_work_dir(path: Path) -> WorkDir:
+def open_work_dir(path: Path, downloads: Path | None = None) -> WorkDir:
     """Create the work dir and prove it is writable before any long step starts."""
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -133,7 +131,8 @@ def open_work_dir(path: Path) -> WorkDir:
             pass
     except OSError as exc:
         raise ReleaseError(f"work dir {path} is not writable: {exc.strerror or exc}") from None
-    return WorkDir(path.resolve())
+    root = path.resolve()
+    return WorkDir(root, downloads.resolve() if downloads else root / "downloads")
 
 
 def default_root() -> Path:
@@ -152,7 +151,7 @@ def build_inputs(target: Target, toolchain: Toolchain) -> dict[str, Any]:
         "patch_sha256": pins.patch_sha256(),
         "compiler": toolchain.version(),
         "ncurses_configure": list(NCURSES_CONFIGURE),
-        "zsh_configure": [*toolchain.configure_args(), *ZSH_CONFIGURE],
+        "zsh_configure": [*toolchain.configure_args(), *ZSH_CONFIGURE, f"--with-term-lib={toolchain.term_lib}"],
         "cflags": OPT_FLAGS,
         "static": toolchain.static,
         "strip": toolchain.strip_flag(),
@@ -194,9 +193,13 @@ def build(
     ncurses_source: str | None = None,
     jobs: int | None = None,
     force: bool = False,
+    toolchain: Toolchain | None = None,
 ) -> dict[str, Any]:
-    """Build (or reuse) the stripped zsh for `target`; returns the build record written next to it."""
-    toolchain = for_target(target)
+    """Build (or reuse) the stripped zsh for `target`; returns the build record written next to it.
+
+    `toolchain` defaults to the one the targets table names; the benchmark passes another to compare.
+    """
+    toolchain = toolchain or for_target(target)
     toolchain.check()
     dirs = work.target(target)
     inputs = build_inputs(target, toolchain)
@@ -223,17 +226,15 @@ def build(
     env = build_env(toolchain, dirs)
     jobs = jobs or os.cpu_count() or 2
     cppflags, ldflags = "", "-static" if toolchain.static else ""
-    term_lib = "ncurses"
     if ncurses_src is not None:
         with progress.step("ncurses"):
             build_ncurses(toolchain, ncurses_src, dirs, env, jobs)
         cppflags = f"-I{dirs.ncurses / 'include'}"
         ldflags += f" -L{dirs.ncurses / 'lib'}"
-        term_lib = "ncursesw"
     zsh_env = {**env, "CPPFLAGS": cppflags, "LDFLAGS": ldflags.strip(), "CFLAGS": cflags(zsh_src)}
     with progress.step("configure"):
         run(
-            ["./configure", *toolchain.configure_args(), *ZSH_CONFIGURE, f"--with-term-lib={term_lib}"],
+            ["./configure", *toolchain.configure_args(), *ZSH_CONFIGURE, f"--with-term-lib={toolchain.term_lib}"],
             zsh_src,
             zsh_env,
             dirs.logs / "zsh-configure.log",

@@ -56,6 +56,11 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=None, help="parallel make jobs (default: CPU count)")
     parser.add_argument("--rebuild", action="store_true", help="build even if an up-to-date build exists")
     parser.add_argument(
+        "--install-qemu",
+        action="store_true",
+        help="install Debian's qemu-user-static with apt-get if a foreign target needs it (root only)",
+    )
+    parser.add_argument(
         "--in-container",
         metavar="IMAGE",
         help="run the Linux build inside IMAGE through the docker SDK and copy the packages back",
@@ -91,7 +96,11 @@ def do_build(args: argparse.Namespace, target: Target, work: WorkDir, progress: 
     )
 
 
-def do_smoke(target: Target, dirs: TargetDirs, record: dict[str, Any], progress: Progress) -> dict[str, Any]:
+def do_smoke(
+    args: argparse.Namespace, target: Target, dirs: TargetDirs, record: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    if args.install_qemu:
+        smoke.install_qemu(target, progress)
     with progress.step("smoke"):
         results = smoke.smoke(
             target,
@@ -157,7 +166,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_smoke(args: argparse.Namespace) -> int:
     target, _, dirs, progress = context(args)
-    do_smoke(target, dirs, build.require_record(dirs, target), progress)
+    do_smoke(args, target, dirs, build.require_record(dirs, target), progress)
     return 0
 
 
@@ -172,7 +181,7 @@ def run_all(args: argparse.Namespace) -> int:
         return 0
     target, work, dirs, progress = context(args)
     record = do_build(args, target, work, progress)
-    do_smoke(target, dirs, record, progress)
+    do_smoke(args, target, dirs, record, progress)
     do_package(args, target, dirs, record, progress)
     total = sum(progress.timings.values())
     progress.say(f"all steps done in {total:.1f}s: " + ", ".join(f"{k} {v:.1f}s" for k, v in progress.timings.items()))

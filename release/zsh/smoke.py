@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from release.targets import Target
+from release.zsh.progress import Progress
 
 Status = Literal["passed", "failed", "not run"]
 
@@ -56,6 +57,25 @@ def runner(target: Target) -> list[str] | None:
         if found:
             return [found]
     return None
+
+
+def install_qemu(target: Target, progress: Progress) -> None:
+    """Install Debian's qemu-user-static when `target` needs it and it is missing (root with apt-get only).
+
+    Failure is not fatal: the smoke test then reports the foreign target as not run.
+    """
+    if runner(target) is not None or not target.qemu:
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        progress.say(f"{target.qemu} is missing and this is not a root Debian machine: not installing it")
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    with progress.step("install qemu-user-static"):
+        for args in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "qemu-user-static"]):
+            result = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                progress.say(f"`{' '.join(args)}` failed: {(result.stderr.strip() or 'no output').splitlines()[-1]}")
+                return
 
 
 def is_static_elf(path: Path) -> bool:

@@ -1,0 +1,39 @@
+"""`--in-container IMAGE`: the Linux build inside a container through the docker SDK.
+
+Needs a running container engine, so it runs only in its own session (`nox -s zsh-container`, which sets
+ZSH_CONTAINER_IMAGE); there a missing engine or SDK is a failure that says why, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from release.zsh import smoke
+
+IMAGE = os.environ.get("ZSH_CONTAINER_IMAGE")
+
+pytestmark = pytest.mark.skipif(not IMAGE, reason="container build runs in `nox -s zsh-container` only")
+
+
+def test_container_build_packages_a_static_zsh(tmp_path: Path) -> None:
+    from release.toolchains import container
+
+    container.engine()
+    dist = tmp_path / "dist"
+    result = subprocess.run(
+        [sys.executable, "-m", "release", "zsh", "all", "--in-container", str(IMAGE), "--dist-dir", str(dist)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    (tarball,) = dist.glob("codex-zsh-*.tar.gz")
+    with tarfile.open(tarball) as tar:
+        tar.extract("codex-zsh/bin/zsh", tmp_path, filter="data")
+    assert smoke.is_static_elf(tmp_path / "codex-zsh" / "bin" / "zsh")

@@ -86,19 +86,14 @@ class ConnectionRunner:
             self._enqueue(self.connection.finish(job.request_id, error=exc))
 
     def _connected(self) -> None:
-        """Run the handler modules' on-connect hooks (loading the method table registers them)."""
-        from server.handlers.registry import CONNECT_HOOKS
+        """Run the connect hooks (config warnings...) once initialize has been answered."""
+        from server.handlers.connect import connect_hooks
 
-        try:
-            _ = self.connection.table
-        except Exception as exc:
-            log(f"loading the method table failed: {type(exc).__name__}: {exc}")
-            return
-        for hook in CONNECT_HOOKS:
+        for hook in connect_hooks():
             try:
                 hook(self.session)
             except Exception as exc:
-                log(f"on-connect hook {hook.__name__} failed: {type(exc).__name__}: {exc}")
+                log(f"connect hook {hook.__module__}.{hook.__name__} failed: {type(exc).__name__}: {exc}")
 
     def handle(self, message: str | bytes) -> None:
         """Act on one incoming message."""

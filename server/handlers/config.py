@@ -6,10 +6,10 @@ import asyncio
 from typing import Any
 
 from server.config import effective_config
-from server.config.features import deprecation_warnings, listing
+from server.config.features import listing
 from server.config.reviewer import SPELLINGS
 from server.config.writer import Edit, WriteOutcome, write
-from server.handlers.registry import method, on_connect
+from server.handlers.registry import method
 from server.protocol.config import (
     ConfigBatchWriteParams,
     ConfigReadParams,
@@ -30,20 +30,6 @@ def reported(tree: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, str) and value in SPELLINGS:
             scope["approvals_reviewer"] = SPELLINGS[value]
     return tree
-
-
-@on_connect
-def announce_config_warnings(session: Session) -> None:
-    """upstream tells each client, right after initialize, what it ignored or could not use."""
-    config = effective_config(session.server)
-    if config.problem is not None:
-        session.notify("configWarning", config.problem.warning())
-        return
-    unknown = config.unknown_key_warning()
-    if unknown is not None:
-        session.notify("configWarning", unknown)
-    for warning in deprecation_warnings(config):
-        session.notify("configWarning", warning)
 
 
 @method("config/read", ConfigReadParams)

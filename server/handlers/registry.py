@@ -46,16 +46,3 @@ def method(name: str, params: type[BaseModel] | None = None, *, experimental: bo
         return handler
 
     return register
-
-
-ConnectHook = Callable[[Any], None]
-CONNECT_HOOKS: list[ConnectHook] = []
-
-
-def on_connect(hook: ConnectHook) -> ConnectHook:
-    """Run `hook(session)` once per connection, right after initialize was answered.
-
-    For what upstream pushes unasked at that moment (config warnings); the hook may only notify.
-    """
-    CONNECT_HOOKS.append(hook)
-    return hook

@@ -51,6 +51,11 @@ HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
 HEALTH_METHODS = frozenset({"GET", "HEAD"})
 NOT_AN_UPGRADE = b"Connection header did not include 'upgrade'"
 
+LISTEN_BACKLOG = 1024
+"""Connections the kernel queues while the event loop is busy. With asyncio's default of 100, a burst of 500
+connects against a busy loop left 399 of them waiting out TCP's 1 s SYN retransmission; with 1024 (tokio's
+default; the kernel caps it at net.core.somaxconn) none waited."""
+
 HANDSHAKE_TIMEOUT_SECONDS = 10.0
 """A client must finish the HTTP upgrade within this time; bounds slow-header (slowloris) clients."""
 CLOSE_TIMEOUT_SECONDS = 3.0
@@ -146,6 +151,7 @@ class WebSocketServer:
             server_header=None,
             open_timeout=HANDSHAKE_TIMEOUT_SECONDS,
             close_timeout=CLOSE_TIMEOUT_SECONDS,
+            backlog=LISTEN_BACKLOG,
         )
 
 

@@ -57,6 +57,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a config.toml value for this process (repeatable; VALUE is TOML, else a string)",
     )
     parser.add_argument(
+        "--enable",
+        action="append",
+        default=[],
+        metavar="FEATURE",
+        help="enable a feature flag (repeatable); same as -c features.FEATURE=true",
+    )
+    parser.add_argument(
+        "--disable",
+        action="append",
+        default=[],
+        metavar="FEATURE",
+        help="disable a feature flag (repeatable); same as -c features.FEATURE=false",
+    )
+    parser.add_argument(
+        "-p",
+        "--profile",
+        metavar="NAME",
+        help="layer $CODEX_HOME/NAME.config.toml over config.toml (upstream's profile-v2 files)",
+    )
+    parser.add_argument(
         "--session-source",
         metavar="NAME",
         help="custom session source recorded on every thread this server starts",
@@ -171,7 +191,10 @@ def serve_websocket(args: argparse.Namespace, home: Path) -> int:
 def server_context(args: argparse.Namespace, home: Path) -> ServerContext:
     from server.session import ServerContext, ServerOptions
 
-    options = ServerOptions(config_overrides=tuple(args.config), session_source=args.session_source)
+    flags = [f"features.{name}=true" for name in args.enable] + [f"features.{name}=false" for name in args.disable]
+    options = ServerOptions(
+        config_overrides=(*args.config, *flags), session_source=args.session_source, profile=args.profile
+    )
     return ServerContext(codex_home=home, options=options)
 
 

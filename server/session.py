@@ -31,6 +31,8 @@ class ServerOptions:
     config_overrides: tuple[str, ...] = ()
     """`-c key=value` pairs, in order."""
     session_source: str | None = None
+    profile: str | None = None
+    """`--profile NAME`: `$CODEX_HOME/NAME.config.toml` layered over the user config."""
 
 
 @dataclass

@@ -142,8 +142,7 @@ def user_config_path(server: ServerContext) -> Path:
 
 
 def profile_name(server: ServerContext) -> str | None:
-    name: str | None = getattr(server.options, "profile", None)
-    return name
+    return server.options.profile
 
 
 def read_layers(server: ServerContext) -> list[Layer]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -266,3 +267,36 @@ def test_profile_tables_are_reported_with_their_values(app_server_factory: AppSe
     fast = result["config"]["profiles"]["fast"]
     assert (fast["model"], fast["approvals_reviewer"]) == ("o3", "auto_review")
     assert result["origins"]["profiles.fast.model"]["name"]["type"] == "user"
+
+
+def test_enable_and_disable_are_session_flags(app_server_factory: AppServerFactory) -> None:
+    client = app_server_factory(args=["--enable", "memories", "--disable", "plugins"])
+    result = client.request("config/read", {})
+    assert (result["config"]["features"]["memories"], result["config"]["features"]["plugins"]) == (True, False)
+    assert result["origins"]["features.memories"]["name"] == {"type": "sessionFlags"}
+    rows = {row["name"]: row["enabled"] for row in client.request("experimentalFeature/list", {})["data"]}
+    assert (rows["memories"], rows["plugins"]) == (True, False)
+
+
+def test_profile_file_layers_over_the_user_file(
+    app_server_factory: AppServerFactory, app_server_kind: str, tmp_path: Path
+) -> None:
+    home = tmp_path / "codex"
+    home.mkdir()
+    (home / "fast.config.toml").write_text('model = "o3"\n')
+    if app_server_kind == "codex":
+        # upstream 0.163 takes --profile only on its runtime commands; `codex app-server --profile` is a
+        # usage error, so the profile-v2 layer is reachable there only through the interactive CLI.
+        client = app_server_factory(args=["--profile", "fast"], codex_home=home, initialize=False)
+        client.close_stdin()
+        client.wait_exit()
+        assert any("unexpected argument '--profile'" in line for line in client.stderr)
+        return
+    client = app_server_factory(
+        args=["--profile", "fast"], codex_home=home, config_toml='model = "gpt-5"\nreview_model = "r"\n'
+    )
+    result = client.request("config/read", {"includeLayers": True})
+    assert (result["config"]["model"], result["config"]["review_model"]) == ("o3", "r")
+    profile_layer = {"type": "user", "file": str(home / "fast.config.toml"), "profile": "fast"}
+    assert result["origins"]["model"]["name"] == profile_layer
+    assert [layer["name"] for layer in result["layers"]][:2] == [profile_layer, user_source(client)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -17,19 +16,12 @@ from server.protocol.errors import InvalidRequest
 from server.session import ServerContext, ServerOptions
 
 
-@dataclasses.dataclass(frozen=True)
-class ProfileOptions(ServerOptions):
-    """ServerOptions with a profile selected (the CLI flag is wired separately)."""
-
-    profile: str | None = None
-
-
 def server(
     home: Path, *, overrides: tuple[str, ...] = (), profile: str | None = None, toml: str | None = None
 ) -> ServerContext:
     if toml is not None:
         (home / "config.toml").write_text(toml)
-    options = ProfileOptions(config_overrides=overrides, profile=profile)
+    options = ServerOptions(config_overrides=overrides, profile=profile)
     return ServerContext(codex_home=home, options=options, environ={})
 
 

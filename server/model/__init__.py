@@ -1,0 +1,1 @@
+"""Clients for model APIs (Responses over SSE)."""

@@ -17,6 +17,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "server.handlers.plugins",
     "server.handlers.account",
     "server.handlers.search",
+    "server.handlers.threads",
 )
 
 

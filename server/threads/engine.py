@@ -1,0 +1,506 @@
+"""Turns: from a user's input to streamed items, model calls, shell commands and a final status.
+
+One `ActiveTurn` per thread at a time, run as an asyncio task so `turn/interrupt` is a cancellation. The
+notification order per turn follows upstream (protocol notes, section 6): status active, turn/started,
+the user message item, then per model output item its started/deltas/completed, token usage, status
+idle, turn/completed. Everything the model must see on later turns is appended to the thread's model
+history (and rollout) as it happens, so an interrupt or a fork leaves a history that replays correctly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from server.protocol.errors import InvalidRequest
+from server.threads import prompts
+from server.threads.git import git_info
+from server.threads.rollout import Json
+from server.threads.shell import CommandResult, run_command
+from server.threads.store import Thread, ThreadStore, uuid7
+from server.threads.usage_limits import usage_limit_message
+
+if TYPE_CHECKING:
+    from server.model.responses import ModelError, ResponsesClient
+    from server.session import ServerContext, Session
+
+MAX_TOOL_ROUNDS = 32
+"""Model round trips in one turn before we stop it: a model that calls tools forever must not spin."""
+APPROVAL_REQUEST = "item/commandExecution/requestApproval"
+APPROVED = frozenset({"accept", "acceptForSession"})
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class ActiveTurn:
+    turn: Json
+    task: asyncio.Task[None] | None = None
+    started: float = field(default_factory=time.monotonic)
+    user_items: list[Json] = field(default_factory=list)
+    """The user message(s) of this turn, copied into a fork taken mid-turn."""
+
+
+@dataclass
+class ModelTarget:
+    """Where and how to call the model for one turn."""
+
+    client: ResponsesClient
+    headers: dict[str, str]
+
+
+class TurnEngine:
+    """Runs turns for every thread of one server."""
+
+    def __init__(self, server: ServerContext, store: ThreadStore, target: Callable[[], ModelTarget]) -> None:
+        self.server = server
+        self.store = store
+        self._target = target
+
+    # ------------------------------------------------------------------ starting and stopping
+
+    def start(self, thread: Thread, session: Session, text_inputs: list[str]) -> Json:
+        """Begin a model turn; returns the turn's wire object at once (status inProgress)."""
+        turn = self._begin(thread)
+        user_item = {
+            "type": "userMessage",
+            "id": uuid7(),
+            "clientId": None,
+            "content": [{"type": "text", "text": text, "text_elements": []} for text in text_inputs],
+        }
+        active = ActiveTurn(turn, user_items=[user_item])
+        thread.active = active
+        active.task = asyncio.create_task(self._run_model_turn(thread, active, user_item, "\n".join(text_inputs)))
+        return {**turn, "items": []}
+
+    def start_shell(self, thread: Thread, command: str, timeout_ms: int | None, shell: str) -> None:
+        """A user-typed `!` command, run as its own turn without asking the model."""
+        turn = self._begin(thread)
+        active = ActiveTurn(turn)
+        thread.active = active
+        active.task = asyncio.create_task(self._run_shell_turn(thread, active, command, timeout_ms, shell))
+
+    def _begin(self, thread: Thread) -> Json:
+        if thread.active is not None:
+            raise InvalidRequest(f"thread {thread.id} already has an active turn")
+        turn_id = uuid7()
+        turn: Json = {
+            "id": turn_id,
+            "rootTurnId": turn_id,
+            "items": [],
+            "itemsView": "notLoaded",
+            "status": "inProgress",
+            "error": None,
+            "startedAt": None,
+            "completedAt": None,
+            "durationMs": None,
+        }
+        thread.turns.append({**turn, "items": []})
+        thread.rollout.append({"type": "turn", "turn": {k: v for k, v in turn.items() if k != "items"}})
+        return turn
+
+    async def interrupt(self, thread: Thread, turn_id: str) -> None:
+        active = thread.active
+        if active is None or active.turn["id"] != turn_id or active.task is None:
+            raise InvalidRequest("no active turn to interrupt")
+        active.task.cancel()
+
+    # ------------------------------------------------------------------ shared bookkeeping
+
+    def _stored_turn(self, thread: Thread, turn_id: str) -> Json:
+        for turn in reversed(thread.turns):
+            if turn["id"] == turn_id:
+                return turn
+        raise KeyError(turn_id)
+
+    def _record_item(self, thread: Thread, turn_id: str, item: Json) -> None:
+        self._stored_turn(thread, turn_id)["items"].append(item)
+        thread.rollout.append({"type": "item", "turnId": turn_id, "item": item})
+
+    def _remember(self, thread: Thread, turn_id: str, model_item: Json) -> None:
+        """Append to what the model sees on later turns."""
+        thread.model_history.append({"turnId": turn_id, "item": model_item})
+        thread.rollout.append({"type": "model", "turnId": turn_id, "item": model_item})
+
+    def _item_started(self, thread: Thread, turn_id: str, item: Json) -> None:
+        thread.notify("item/started", {"item": item, "threadId": thread.id, "turnId": turn_id, "startedAtMs": now_ms()})
+
+    def _item_completed(self, thread: Thread, turn_id: str, item: Json) -> None:
+        self._record_item(thread, turn_id, item)
+        thread.notify(
+            "item/completed", {"item": item, "threadId": thread.id, "turnId": turn_id, "completedAtMs": now_ms()}
+        )
+
+    def _announce_start(self, thread: Thread, active: ActiveTurn) -> None:
+        active.turn["startedAt"] = int(time.time())
+        self._stored_turn(thread, active.turn["id"])["startedAt"] = active.turn["startedAt"]
+        thread.notify("thread/status/changed", {"threadId": thread.id, "status": thread.status()})
+        thread.notify("turn/started", {"threadId": thread.id, "turn": {**active.turn, "items": []}})
+
+    def _finish(self, thread: Thread, active: ActiveTurn, status: str, error: Json | None = None) -> None:
+        turn_id = active.turn["id"]
+        stored = self._stored_turn(thread, turn_id)
+        completed_at = int(time.time())
+        duration_ms = int((time.monotonic() - active.started) * 1000)
+        stored.update(status=status, error=error, completedAt=completed_at, durationMs=duration_ms)
+        thread.rollout.append(
+            {
+                "type": "turn_end",
+                "turnId": turn_id,
+                "status": status,
+                "error": error,
+                "completedAt": completed_at,
+                "durationMs": duration_ms,
+            },
+            sync=True,
+        )
+        thread.active = None
+        now = int(time.time())
+        thread.meta.update(updatedAt=now, recencyAt=now)
+        thread.notify("thread/status/changed", {"threadId": thread.id, "status": thread.status()})
+        items = [] if status == "interrupted" else list(stored["items"])
+        thread.notify(
+            "turn/completed",
+            {
+                "threadId": thread.id,
+                "turn": {
+                    **active.turn,
+                    "items": items,
+                    "itemsView": "summary" if items else "notLoaded",
+                    "status": status,
+                    "error": error,
+                    "completedAt": completed_at,
+                    "durationMs": duration_ms,
+                },
+            },
+        )
+
+    # ------------------------------------------------------------------ model turns
+
+    async def _run_model_turn(self, thread: Thread, active: ActiveTurn, user_item: Json, text: str) -> None:
+        turn_id = active.turn["id"]
+        self._announce_start(thread, active)
+        self._item_started(thread, turn_id, user_item)
+        self._item_completed(thread, turn_id, user_item)
+        if not thread.meta.get("preview"):
+            thread.update_meta(preview=text[:200])
+        self._remember(thread, turn_id, prompts.message("user", text))
+        try:
+            await self._model_rounds(thread, active)
+        except asyncio.CancelledError:
+            self._remember(thread, turn_id, prompts.turn_aborted())
+            self._finish(thread, active, "interrupted")
+            return
+        except _TurnFailed as failure:
+            thread.notify(
+                "error", {"error": failure.error, "willRetry": False, "threadId": thread.id, "turnId": turn_id}
+            )
+            self._finish(thread, active, "failed", failure.error)
+            return
+        if thread.meta.get("gitInfo") is None:
+            info = await git_info(thread.settings.cwd)
+            if info is not None:
+                thread.update_meta(gitInfo=info)
+        self._finish(thread, active, "completed")
+
+    def _request_body(self, thread: Thread) -> Json:
+        history = [entry["item"] for entry in thread.model_history]
+        return {
+            "model": thread.settings.model,
+            "instructions": prompts.BASE_INSTRUCTIONS,
+            "input": [prompts.environment_context(thread.settings.cwd), *history],
+            "tools": [prompts.SHELL_TOOL],
+            "tool_choice": "auto",
+            "parallel_tool_calls": False,
+            "store": False,
+            "stream": True,
+            "prompt_cache_key": thread.id,
+        }
+
+    async def _model_rounds(self, thread: Thread, active: ActiveTurn) -> None:
+        from server.model.responses import ModelError
+
+        turn_id = active.turn["id"]
+        target = self._target()
+        headers = {**target.headers, "session-id": thread.id, "thread-id": thread.id}
+        for _ in range(MAX_TOOL_ROUNDS):
+            stream = _StreamState(self, thread, turn_id)
+            try:
+                async for event in target.client.stream(self._request_body(thread), headers, on_retry=stream.on_retry):
+                    stream.handle(event)
+            except ModelError as exc:
+                raise _TurnFailed(_turn_error(exc)) from None
+            stream.commit()
+            if stream.usage is not None:
+                for key, value in stream.usage.items():
+                    thread.usage_total[key] = thread.usage_total.get(key, 0) + value
+                usage = {"total": dict(thread.usage_total), "last": stream.usage, "modelContextWindow": None}
+                thread.notify(
+                    "thread/tokenUsage/updated", {"threadId": thread.id, "turnId": turn_id, "tokenUsage": usage}
+                )
+            if not stream.calls:
+                return
+            for call in stream.calls:
+                output = await self._run_tool_call(thread, active, call)
+                self._remember(
+                    thread, turn_id, {"type": "function_call_output", "call_id": call["call_id"], "output": output}
+                )
+        raise _TurnFailed(
+            {
+                "message": f"turn stopped after {MAX_TOOL_ROUNDS} model round trips",
+                "codexErrorInfo": "other",
+                "additionalDetails": None,
+            }
+        )
+
+    async def _run_tool_call(self, thread: Thread, active: ActiveTurn, call: Json) -> str:
+        if call.get("name") != "shell":
+            return f"unknown tool: {call.get('name')}"
+        try:
+            arguments = json.loads(call.get("arguments") or "{}")
+            argv = [str(part) for part in arguments["command"]]
+            if not argv:
+                raise ValueError("empty command")
+        except (ValueError, KeyError, TypeError) as exc:
+            return f"invalid shell arguments: {exc}"
+        cwd = str(arguments.get("workdir") or thread.settings.cwd)
+        timeout = arguments.get("timeout_ms")
+        told, _ = await self._exec(
+            thread, active, argv, shlex.join(argv), cwd, timeout if isinstance(timeout, int) else None, "agent"
+        )
+        return told
+
+    async def _approved(self, thread: Thread, active: ActiveTurn, item: Json) -> bool:
+        """Ask the client unless the approval policy is `never`; any failure to answer counts as no."""
+        if thread.settings.approval_policy == "never":
+            return True
+        params = {
+            "threadId": thread.id,
+            "turnId": active.turn["id"],
+            "itemId": item["id"],
+            "startedAtMs": now_ms(),
+            "command": item["command"],
+            "cwd": item["cwd"],
+            "commandActions": item["commandActions"],
+            "reason": None,
+        }
+        for session in list(thread.subscribers):
+            try:
+                answer = await session.request(APPROVAL_REQUEST, params)
+            except Exception:  # the client refused or went away: fail closed
+                return False
+            decision = answer.get("decision") if isinstance(answer, dict) else None
+            return decision in APPROVED or (isinstance(decision, dict) and "acceptWithExecpolicyAmendment" in decision)
+        return False
+
+    async def _exec(
+        self,
+        thread: Thread,
+        active: ActiveTurn,
+        argv: list[str],
+        display: str,
+        cwd: str,
+        timeout_ms: int | None,
+        source: str,
+    ) -> tuple[str, CommandResult | None]:
+        """Run one command as a commandExecution item; returns what the model is told, and the result."""
+        turn_id = active.turn["id"]
+        item: Json = {
+            "type": "commandExecution",
+            "id": uuid7(),
+            "pluginId": None,
+            "scriptPath": None,
+            "command": display,
+            "cwd": cwd,
+            "processId": None,
+            "source": source,
+            "status": "inProgress",
+            "commandActions": [{"type": "unknown", "command": display}],
+            "aggregatedOutput": None,
+            "exitCode": None,
+            "durationMs": None,
+        }
+        self._item_started(thread, turn_id, item)
+        if source == "agent" and not await self._approved(thread, active, item):
+            self._item_completed(thread, turn_id, {**item, "status": "declined"})
+            return "The user declined to run this command.", None
+
+        def delta(text: str) -> None:
+            thread.notify(
+                "item/commandExecution/outputDelta",
+                {"threadId": thread.id, "turnId": turn_id, "itemId": item["id"], "delta": text},
+            )
+
+        result = await run_command(argv, cwd=cwd, on_output=delta, timeout_ms=timeout_ms)
+        status = "completed" if result.exit_code == 0 else "failed"
+        done = {
+            **item,
+            "status": status,
+            "aggregatedOutput": result.output,
+            "exitCode": result.exit_code,
+            "durationMs": result.duration_ms,
+        }
+        self._item_completed(thread, turn_id, done)
+        suffix = "\n(command timed out)" if result.timed_out else ""
+        return f"Exit code: {result.exit_code}\nOutput:\n{result.output}{suffix}", result
+
+    # ------------------------------------------------------------------ shell turns
+
+    async def _run_shell_turn(
+        self, thread: Thread, active: ActiveTurn, command: str, timeout_ms: int | None, shell: str
+    ) -> None:
+        turn_id = active.turn["id"]
+        self._announce_start(thread, active)
+        argv = [shell, "-lc", command]
+        try:
+            _, result = await self._exec(
+                thread, active, argv, shlex.join(argv), thread.settings.cwd, timeout_ms, "userShell"
+            )
+        except asyncio.CancelledError:
+            self._finish(thread, active, "interrupted")
+            return
+        assert result is not None  # user commands are never sent for approval
+        self._remember(
+            thread,
+            turn_id,
+            prompts.user_shell_command(command, result.exit_code, result.duration_ms / 1000, result.output),
+        )
+        self._finish(thread, active, "completed")
+
+
+class _TurnFailed(Exception):
+    def __init__(self, error: Json) -> None:
+        super().__init__(error.get("message"))
+        self.error = error
+
+
+def _turn_error(exc: ModelError) -> Json:
+    error: Json = exc.body["error"] if isinstance(exc.body.get("error"), dict) else {}
+    if exc.status == 429 and error.get("type") in {"usage_limit_reached", "usage_not_included"}:
+        return {
+            "message": usage_limit_message(error, exc.headers),
+            "codexErrorInfo": "usageLimitExceeded",
+            "additionalDetails": None,
+        }
+    info = {401: "unauthorized", 400: "badRequest", 429: "rateLimitExceeded"}.get(exc.status or 0, "other")
+    if exc.status is not None and exc.status >= 500:
+        info = "internalServerError"
+    return {"message": str(exc), "codexErrorInfo": info, "additionalDetails": None}
+
+
+class _StreamState:
+    """Items of one model response as its events arrive; committed to history only when it completes."""
+
+    def __init__(self, engine: TurnEngine, thread: Thread, turn_id: str) -> None:
+        self.engine = engine
+        self.thread = thread
+        self.turn_id = turn_id
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget a failed attempt's partial output (the retry replays the whole response)."""
+        self.messages: dict[str, Json] = {}
+        self.history: list[Json] = []
+        self.calls: list[Json] = []
+        self.usage: Json | None = None
+
+    def on_retry(self, attempt: int, error: Exception) -> None:
+        self.reset()
+
+    def handle(self, event: Json) -> None:
+        kind = event.get("type")
+        item: Json = event["item"] if isinstance(event.get("item"), dict) else {}
+        if kind == "response.output_item.added" and item.get("type") == "message":
+            item_id = item.get("id") or f"msg_{uuid7()}"
+            wire = {
+                "type": "agentMessage",
+                "id": item_id,
+                "text": "",
+                "phase": None,
+                "memoryCitation": None,
+                "delivery": None,
+                "questions": None,
+            }
+            self.messages[item_id] = wire
+            self.engine._item_started(self.thread, self.turn_id, wire)
+        elif kind == "response.output_text.delta":
+            item_id = event.get("item_id") or next(reversed(self.messages), None)
+            delta_target = self.messages.get(item_id or "")
+            if delta_target is not None:
+                wire = delta_target
+                wire["text"] += event.get("delta", "")
+                self.thread.notify(
+                    "item/agentMessage/delta",
+                    {
+                        "threadId": self.thread.id,
+                        "turnId": self.turn_id,
+                        "itemId": wire["id"],
+                        "delta": event.get("delta", ""),
+                    },
+                )
+        elif kind == "response.output_item.done":
+            self._item_done(item)
+        elif kind == "response.completed":
+            self.usage = _token_usage(event.get("response", {}).get("usage"))
+
+    def _item_done(self, item: Json) -> None:
+        kind = item.get("type")
+        if kind == "message" and item.get("role", "assistant") == "assistant":
+            text = "".join(part.get("text", "") for part in item.get("content", []) if isinstance(part, dict))
+            item_id = item.get("id") or next(reversed(self.messages), None) or f"msg_{uuid7()}"
+            wire = self.messages.pop(item_id, None)
+            if wire is None:
+                wire = {
+                    "type": "agentMessage",
+                    "id": item_id,
+                    "text": "",
+                    "phase": None,
+                    "memoryCitation": None,
+                    "delivery": None,
+                    "questions": None,
+                }
+                self.engine._item_started(self.thread, self.turn_id, wire)
+            wire["text"] = text
+            self.engine._item_completed(self.thread, self.turn_id, wire)
+            self.history.append(
+                {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}
+            )
+        elif kind == "reasoning":
+            summary = [part.get("text", "") for part in item.get("summary", []) if isinstance(part, dict)]
+            wire = {"type": "reasoning", "id": item.get("id") or uuid7(), "summary": summary, "content": []}
+            self.engine._item_started(self.thread, self.turn_id, wire)
+            self.engine._item_completed(self.thread, self.turn_id, wire)
+        elif kind == "function_call":
+            call = {
+                "type": "function_call",
+                "call_id": item.get("call_id") or item.get("id") or uuid7(),
+                "name": item.get("name", ""),
+                "arguments": item.get("arguments", "") or "",
+            }
+            self.calls.append(call)
+            self.history.append(call)
+
+    def commit(self) -> None:
+        for entry in self.history:
+            self.engine._remember(self.thread, self.turn_id, entry)
+
+
+def _token_usage(usage: Any) -> Json | None:
+    if not isinstance(usage, dict):
+        return None
+    breakdown = {
+        "totalTokens": usage.get("total_tokens", 0),
+        "inputTokens": usage.get("input_tokens", 0),
+        "cachedInputTokens": (usage.get("input_tokens_details") or {}).get("cached_tokens", 0),
+        "cacheWriteInputTokens": 0,
+        "outputTokens": usage.get("output_tokens", 0),
+        "reasoningOutputTokens": (usage.get("output_tokens_details") or {}).get("reasoning_tokens", 0),
+    }
+    return breakdown

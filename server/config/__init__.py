@@ -90,6 +90,10 @@ class Config:
     def origins(self) -> dict[str, dict[str, Any]]:
         return origins(self.layers)
 
+    def applied(self) -> list[Layer]:
+        """The layers whose values count, highest first (a listed-but-disabled layer does not)."""
+        return [layer for layer in self.layers if layer.disabled_reason is None]
+
     def layer(self, source_type: str) -> Layer | None:
         return next((layer for layer in self.layers if layer.source["type"] == source_type), None)
 
@@ -100,7 +104,7 @@ class Config:
 
     def origin_of(self, key: tuple[str, ...]) -> Layer | None:
         """The highest layer that sets `key` (or a table above it)."""
-        for layer in self.layers:
+        for layer in self.applied():
             current: Any = layer.values
             for part in key:
                 if not isinstance(current, dict) or part not in current:
@@ -145,7 +149,31 @@ def profile_name(server: ServerContext) -> str | None:
     return server.options.profile
 
 
-def read_layers(server: ServerContext) -> list[Layer]:
+def trusted(user: Layer, directory: Path) -> bool:
+    projects = user.values.get("projects")
+    entry = projects.get(str(directory)) if isinstance(projects, dict) else None
+    return isinstance(entry, dict) and entry.get("trust_level") == "trusted"
+
+
+def project_layer(user: Layer, cwd: Path) -> Layer | None:
+    """`<cwd>/.codex/config.toml`, applied only when `cwd` is a trusted project in the user config.
+
+    Measured on upstream 0.163: only the cwd's own `.codex` folder is read (not its parents'), and an
+    untrusted one is still listed, with the reason it was not applied.
+    """
+    folder = cwd / ".codex"
+    path = folder / "config.toml"
+    if not path.is_file():
+        return None
+    layer = file_layer({"type": "project", "dotCodexFolder": str(folder)}, path)
+    if not trusted(user, cwd):
+        layer.disabled_reason = (
+            f"To load project-local config, hooks, and exec policies, add {cwd} as a trusted project in {user.path}."
+        )
+    return layer
+
+
+def read_layers(server: ServerContext, cwd: Path | None = None) -> list[Layer]:
     """Every layer, highest precedence first. Raises ConfigFileError for a file that is not TOML."""
     layers: list[Layer] = []
     if server.options.config_overrides:
@@ -154,12 +182,16 @@ def read_layers(server: ServerContext) -> list[Layer]:
             keys, value = parse_override(override)
             set_dotted(flags, keys, value)
         layers.append(Layer({"type": "sessionFlags"}, flags))
-    user = user_config_path(server)
+    path = user_config_path(server)
+    user = file_layer({"type": "user", "file": str(path), "profile": None}, path)
+    project = project_layer(user, cwd) if cwd is not None else None
+    if project is not None:
+        layers.append(project)
     profile = profile_name(server)
     if profile:
-        path = server.codex_home / f"{profile}.config.toml"
-        layers.append(file_layer({"type": "user", "file": str(path), "profile": profile}, path))
-    layers.append(file_layer({"type": "user", "file": str(user), "profile": None}, user))
+        profile_path = server.codex_home / f"{profile}.config.toml"
+        layers.append(file_layer({"type": "user", "file": str(profile_path), "profile": profile}, profile_path))
+    layers.append(user)
     layers.append(file_layer({"type": "system", "file": str(SYSTEM_CONFIG)}, SYSTEM_CONFIG))
     return layers
 
@@ -167,6 +199,8 @@ def read_layers(server: ServerContext) -> list[Layer]:
 def check_layers(layers: list[Layer]) -> ConfigProblem | None:
     """The first reason upstream would refuse these layers, checked in upstream's order."""
     for layer in reversed(layers):
+        if layer.disabled_reason is not None:
+            continue
         for problem in type_problems(layer.values):
             span = locate(layer.text, problem.key) if layer.path else None
             where = f"{layer.path}:{span.line}:{span.start}: " if span else ""
@@ -189,9 +223,10 @@ def check_layers(layers: list[Layer]) -> ConfigProblem | None:
     return None
 
 
-def load(server: ServerContext) -> Config:
+def load(server: ServerContext, cwd: Path | None = None) -> Config:
+    """Resolve every layer; `cwd` adds that directory's project layer (config/read's `cwd`)."""
     try:
-        layers = read_layers(server)
+        layers = read_layers(server, cwd)
     except ConfigFileError as exc:
         toml = exc.problem
         return Config(
@@ -209,7 +244,8 @@ def load(server: ServerContext) -> Config:
         return Config(layers=layers, problem=problem)
     values: dict[str, Any] = {}
     for layer in reversed(layers):
-        values = merge(values, layer.values)
+        if layer.disabled_reason is None:
+            values = merge(values, layer.values)
     return Config(values, layers)
 
 
@@ -249,6 +285,8 @@ class ConfigCache:
         self._config = None
 
 
-def effective_config(server: ServerContext) -> Config:
-    """The server's configuration as of now."""
+def effective_config(server: ServerContext, cwd: Path | None = None) -> Config:
+    """The server's configuration as of now; with `cwd`, as seen from that directory (never cached)."""
+    if cwd is not None:
+        return load(server, cwd)
     return server.shared(ConfigCache, ConfigCache).current()

@@ -88,7 +88,7 @@ def listing(config: Config) -> list[dict[str, Any]]:
 def deprecation_warnings(config: Config) -> list[dict[str, Any]]:
     """One `configWarning` per deprecated flag a layer sets, naming the file that sets it."""
     warnings = []
-    for layer in reversed(config.layers):
+    for layer in reversed(config.applied()):
         table = layer.values.get("features")
         if not isinstance(table, dict):
             continue

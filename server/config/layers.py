@@ -36,6 +36,8 @@ class Layer:
     values: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     text: str = ""
+    disabled_reason: str | None = None
+    """Set for a layer that is shown but not applied (an untrusted project's `.codex/config.toml`)."""
 
     @property
     def version(self) -> str:
@@ -46,6 +48,13 @@ class Layer:
     def metadata(self) -> dict[str, Any]:
         """The wire `ConfigLayerMetadata`."""
         return {"name": self.source, "version": self.version}
+
+    def wire(self) -> dict[str, Any]:
+        """The wire `ConfigLayer`."""
+        layer = {**self.metadata, "config": self.values}
+        if self.disabled_reason is not None:
+            layer["disabledReason"] = self.disabled_reason
+        return layer
 
     @property
     def label(self) -> str:
@@ -130,5 +139,6 @@ def origins(layers: list[Layer]) -> dict[str, dict[str, Any]]:
                 found[dotted] = layer.metadata
 
     for layer in reversed(layers):
-        walk(layer.values, "", layer)
+        if layer.disabled_reason is None:
+            walk(layer.values, "", layer)
     return found

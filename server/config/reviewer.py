@@ -30,7 +30,7 @@ def normalise(value: str) -> Reviewer:
 
 
 def configured_reviewer(config: Config) -> Reviewer:
-    for layer in config.layers:
+    for layer in config.applied():
         explicit = layer.values.get("approvals_reviewer")
         if isinstance(explicit, str):
             return normalise(explicit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from server.config import effective_config
@@ -35,12 +36,13 @@ def reported(tree: dict[str, Any]) -> dict[str, Any]:
 @method("config/read", ConfigReadParams)
 async def read(session: Session, params: ConfigReadParams) -> dict[str, Any]:
     """The effective config, where each value comes from, and (on request) every layer."""
-    config = effective_config(session.server)
+    cwd = Path(params.cwd) if params.cwd else None
+    config = await asyncio.to_thread(effective_config, session.server, cwd)
     if config.problem is not None:
         raise InternalError(config.problem.read_message)
     result: dict[str, Any] = {"config": reported(config.tree()), "origins": config.origins()}
     if params.include_layers:
-        result["layers"] = [{**layer.metadata, "config": layer.values} for layer in config.layers]
+        result["layers"] = [layer.wire() for layer in config.layers]
     return result
 
 

@@ -300,3 +300,38 @@ def test_profile_file_layers_over_the_user_file(
     profile_layer = {"type": "user", "file": str(home / "fast.config.toml"), "profile": "fast"}
     assert result["origins"]["model"]["name"] == profile_layer
     assert [layer["name"] for layer in result["layers"]][:2] == [profile_layer, user_source(client)]
+
+
+def project_with_config(root: Path) -> Path:
+    (root / ".git").mkdir(parents=True)
+    (root / ".codex").mkdir()
+    (root / ".codex/config.toml").write_text('model = "project-model"\n')
+    return root
+
+
+def test_untrusted_project_layer_is_listed_but_not_applied(
+    app_server_factory: AppServerFactory, tmp_path: Path
+) -> None:
+    project = project_with_config(tmp_path / "proj")
+    client = app_server_factory(config_toml='model = "user-model"\n')
+    result = client.request("config/read", {"cwd": str(project), "includeLayers": True})
+    assert result["config"]["model"] == "user-model"
+    assert result["origins"]["model"]["name"] == user_source(client)
+    first = result["layers"][0]
+    assert first["name"] == {"type": "project", "dotCodexFolder": str(project / ".codex")}
+    assert first["config"] == {"model": "project-model"}
+    assert first["disabledReason"] == (
+        f"To load project-local config, hooks, and exec policies, add {project} as a trusted project in "
+        f"{client.codex_home / 'config.toml'}."
+    )
+
+
+def test_trusted_project_layer_overrides_the_user_file(app_server_factory: AppServerFactory, tmp_path: Path) -> None:
+    project = project_with_config(tmp_path / "proj")
+    client = app_server_factory(config_toml=f'model = "user-model"\n[projects."{project}"]\ntrust_level = "trusted"\n')
+    result = client.request("config/read", {"cwd": str(project), "includeLayers": True})
+    assert result["config"]["model"] == "project-model"
+    source = {"type": "project", "dotCodexFolder": str(project / ".codex")}
+    assert result["origins"]["model"]["name"] == source
+    assert result["layers"][0].get("disabledReason") is None
+    assert client.request("config/read", {})["config"]["model"] == "user-model"

@@ -17,6 +17,7 @@ import pytest
 
 from fixtures.responses_api import (
     ResponsesApiStub,
+    server_error,
     slow_reply,
     text_reply,
     usage_limit,
@@ -316,3 +317,16 @@ def test_list_shows_threads_that_ran_a_turn_filtered_by_source_kind(
     assert used in listed
     assert idle not in listed
     assert client.request("thread/list", {"sourceKinds": ["cli"]})["data"] == []
+
+
+def test_a_server_error_from_the_model_is_retried_and_the_turn_completes(
+    start_server: Any, model: ResponsesApiStub, tmp_path: Path
+) -> None:
+    client = start_server()
+    thread_id = new_thread(client, tmp_path)
+    model.enqueue(server_error(500), text_reply("second try"))
+    turn = run_turn(client, thread_id, "hi")
+    assert turn["status"] == "completed"
+    message = client.wait_for("item/completed", turnId=turn["id"], **{"item.type": "agentMessage"})
+    assert message["item"]["text"] == "second try"
+    assert len(model.posts()) == 2

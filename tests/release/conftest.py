@@ -12,3 +12,12 @@ def host_zsh() -> HostBuild:
     """The patched zsh built for this machine and packaged: built at most once per test run and reused
     across runs while its inputs are unchanged (see `release.zsh.shared`)."""
     return ensure_host_build()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Schedule tests that need the real zsh build last (stable sort, same order in every xdist worker).
+
+    The first of them may wait minutes for a cold build behind the shared lock; run last, that wait
+    overlaps nothing else, and every other test has already finished on all workers.
+    """
+    items.sort(key=lambda item: "host_zsh" in getattr(item, "fixturenames", ()))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from release.cli import ReleaseError
 from release.zsh import smoke
 
 IMAGE = os.environ.get("ZSH_CONTAINER_IMAGE")
@@ -24,7 +25,10 @@ pytestmark = pytest.mark.skipif(not IMAGE, reason="container build runs in `nox 
 def test_container_build_packages_a_static_zsh(tmp_path: Path) -> None:
     from release.toolchains import container
 
-    container.engine()
+    try:
+        container.engine()
+    except ReleaseError as exc:
+        pytest.fail(str(exc), pytrace=False)
     dist = tmp_path / "dist"
     result = subprocess.run(
         [sys.executable, "-m", "release", "zsh", "all", "--in-container", str(IMAGE), "--dist-dir", str(dist)],

@@ -34,6 +34,8 @@ TERMINAL_ERRORS = {
 
 class DeviceLogin(Login):
     _task: asyncio.Task[None] | None = None
+    _sleep = staticmethod(asyncio.sleep)
+    """Between polls; a seam so tests can read the intervals without waiting them out."""
 
     async def start(self) -> issuer.DeviceCode:
         """Raises issuer.DeviceCodeDisabled / IssuerError before anything runs in the background."""
@@ -69,7 +71,7 @@ class DeviceLogin(Login):
                 if time.monotonic() + interval > deadline:
                     await self.fail(f"device auth timed out after {round(limit / 60)} minutes")
                     return
-                await asyncio.sleep(interval)
+                await self._sleep(interval)
         except issuer.IssuerError as exc:
             log(f"device login {self.login_id} failed: {exc}")
             await self.fail(str(exc))

@@ -68,12 +68,20 @@ def test_permanent_refresh_failure_poisons_the_snapshot(
         assert all(result["account"]["email"] == "dev@example.com" for result in results)
 
 
-@pytest.mark.parametrize("code", ["refresh_token_expired", "refresh_token_invalidated", "invalid_grant"])
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("refresh_token_expired", 401),
+        ("refresh_token_invalidated", 401),
+        ("invalid_grant", 401),
+        ("invalid_grant", 400),
+    ],
+)
 def test_every_permanent_failure_code_poisons(
-    app_server_factory: AppServerFactory, issuer: AuthIssuer, code: str
+    app_server_factory: AppServerFactory, issuer: AuthIssuer, code: str, status: int
 ) -> None:
     client = signed_in(app_server_factory, issuer)
-    issuer.state.token_error = code
+    issuer.state.token_error, issuer.state.token_error_status = code, status
     calls = issuer.state.token_calls
     for _ in range(3):
         client.request("account/read", {"refreshToken": True})

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import accumulate
 
-from server.search.walker import Tree, node_entries
+from server.search.walker import Columns, Tree
 
 SEGMENT_ENTRIES = 8192
 """Entries per snapshot published while a walk is in progress (about 10 ms of walking each)."""
@@ -77,13 +77,21 @@ class Snapshot:
 
     @classmethod
     def build(cls, entries: Iterable[Entry]) -> Snapshot:
+        columns = Columns()
+        for path, name, is_dir in entries:
+            columns.paths.append(path)
+            columns.names.append(name)
+            columns.is_dir.append(is_dir)
+        return cls.from_columns(columns)
+
+    @classmethod
+    def from_columns(cls, columns: Columns) -> Snapshot:
         """Sorting and joining run through C-level builtins (map, key=len): this is on the walk's path."""
-        rows = list(entries)
-        raw_paths = [row[0] for row in rows]
-        order = sorted(range(len(rows)), key=raw_paths.__getitem__)
+        raw_paths = columns.paths
+        order = sorted(range(len(raw_paths)), key=raw_paths.__getitem__)
         order.sort(key=list(map(len, raw_paths)).__getitem__)
         paths = list(map(raw_paths.__getitem__, order))
-        names = [rows[i][1] for i in order]
+        names = list(map(columns.names.__getitem__, order))
         path_blob, low_paths = _lines(paths)
         _, low_names = _lines(names)
         name_order = sorted(range(len(names)), key=list(map(len, names)).__getitem__)
@@ -92,7 +100,7 @@ class Snapshot:
         return cls(
             paths=paths,
             names=names,
-            is_dir=[rows[i][2] for i in order],
+            is_dir=list(map(columns.is_dir.__getitem__, order)),
             low_paths=low_paths,
             low_names=low_names,
             path_blob=path_blob,
@@ -131,7 +139,7 @@ class RootIndex:
             if self._view is None:
                 self._view = self._walk(progress)
             elif self._tree.refresh():
-                self._view = (Snapshot.build(self._tree.entries()),)
+                self._view = (Snapshot.from_columns(self._tree.columns()),)
             return self._view
 
     def refresh(self) -> bool:
@@ -141,21 +149,21 @@ class RootIndex:
                 return False
             if not self._tree.refresh():
                 return False
-            self._view = (Snapshot.build(self._tree.entries()),)
+            self._view = (Snapshot.from_columns(self._tree.columns()),)
             return True
 
     def _walk(self, progress: Progress | None) -> View:
         segments: list[Snapshot] = []
-        batch: list[Entry] = []
+        batch = Columns()
         for node in self._tree.walk():
-            batch.extend(node_entries(node))
+            batch.add(node)
             if len(batch) >= SEGMENT_ENTRIES:
-                segments.append(Snapshot.build(batch))
-                batch = []
+                segments.append(Snapshot.from_columns(batch))
+                batch = Columns()
                 if progress is not None:
                     progress(tuple(segments))
-        if batch or not segments:
-            segments.append(Snapshot.build(batch))
+        if len(batch) or not segments:
+            segments.append(Snapshot.from_columns(batch))
         return tuple(segments)
 
 

@@ -5,10 +5,10 @@ query is answered (`sessionUpdated`) while indexing is still under way; `session
 answer computed on the complete index. Queries are answered from memory. A query superseded while it was
 being computed is dropped: only the latest one is answered to completion.
 
-After indexing, a filesystem watcher keeps the index current while the session lives. The watcher here
-is `watchfiles.awatch` (inotify through Rust's notify) used directly: when an event batch arrives the
-index re-checks directory mtimes (server.search.walker), which is exact whatever the batch says, and the
-latest query is answered again if the snapshots changed. inotify does not see through symlinks, so
+After indexing, a recursive watcher per root (server.fs.watch.TreeWatcher, inotify through watchfiles)
+keeps the index current while the session lives: on each batch of changes the index re-checks directory
+mtimes (server.search.walker), which is exact whatever the batch holds, and the latest query is answered
+again if the snapshots changed. inotify does not see through symlinks, so
 changes under a symlinked directory that lives outside the roots are picked up by the next one-shot
 search or session rather than pushed. Sessions die with their connection (`Session.scoped`).
 """
@@ -20,15 +20,9 @@ import os
 import sys
 from collections.abc import Callable
 
-import watchfiles
-
+from server.fs.watch import TreeWatcher
 from server.search.index import IndexCache, View
 from server.search.matcher import Match, atoms, search
-
-WATCH_DEBOUNCE_MS = 200
-"""Longest a burst of changes is batched before the index is re-checked."""
-WATCH_STEP_MS = 30
-"""Quiet time that ends a batch early: small, so a single change shows up quickly."""
 
 Notify = Callable[[str, str, list[Match] | None], None]
 """(kind, query, files): kind is "updated" (with files) or "completed" (files None)."""
@@ -50,7 +44,8 @@ class SearchSession:
         self._dirty = asyncio.Event()
         self._dirty.set()
         self._last: tuple[str, list[Match]] | None = None
-        self._stop_watch = asyncio.Event()
+        self._settled = asyncio.Event()
+        """Set once an answer from the complete index has gone out."""
         self._loop = asyncio.get_running_loop()
         self._tasks = [asyncio.create_task(self._answer_loop(), name=f"fuzzy-search {session_id}")]
         self._tasks.append(asyncio.create_task(self._index(), name=f"fuzzy-index {session_id}"))
@@ -61,7 +56,6 @@ class SearchSession:
         self._dirty.set()
 
     async def stop(self) -> None:
-        self._stop_watch.set()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -82,6 +76,10 @@ class SearchSession:
             self._views[position] = view
         self._indexed = True
         self._dirty.set()
+        # Starting a recursive watcher blocks every Python thread while it registers each directory (the
+        # Rust constructor holds the GIL), so the complete answer goes out first; one re-check after the
+        # watcher is up covers changes made in between.
+        await self._settled.wait()
         await self._watch()
 
     def _publish(self, position: int, view: View) -> None:
@@ -90,20 +88,17 @@ class SearchSession:
             self._dirty.set()
 
     async def _watch(self) -> None:
-        directories = sorted({root for root in self._roots if os.path.isabs(root) and os.path.isdir(root)})
-        if not directories:
-            return
+        roots = sorted({root for root in self._roots if os.path.isabs(root) and os.path.isdir(root)})
+        await asyncio.gather(*(self._watch_root(root) for root in roots))
+
+    async def _watch_root(self, root: str) -> None:
         try:
-            async for _ in watchfiles.awatch(
-                *directories,
-                watch_filter=None,
-                debounce=WATCH_DEBOUNCE_MS,
-                step=WATCH_STEP_MS,
-                stop_event=self._stop_watch,
-            ):
+            async with TreeWatcher(root) as changes:
                 await asyncio.to_thread(self._refresh)
+                async for _ in changes:
+                    await asyncio.to_thread(self._refresh)
         except (OSError, RuntimeError) as exc:
-            print(f"app-server: fuzzy search session {self.session_id}: watcher stopped: {exc}", file=sys.stderr)
+            print(f"app-server: fuzzy search session {self.session_id}: not watching {root}: {exc}", file=sys.stderr)
 
     def _refresh(self) -> None:
         """Worker thread: re-check every root, then hand changed snapshots to the loop."""
@@ -143,6 +138,8 @@ class SearchSession:
             if complete and (due or changed) and not self._dirty.is_set():
                 self._query_pending = False
                 self._notify("completed", query, None)
+            if complete:
+                self._settled.set()
 
 
 class SearchSessions:

@@ -80,6 +80,12 @@ class Tree:
         for node in self.nodes.values():
             yield from node_entries(node)
 
+    def columns(self) -> Columns:
+        columns = Columns()
+        for node in self.nodes.values():
+            columns.add(node)
+        return columns
+
     def refresh(self) -> bool:
         """Bring the tree up to date with the filesystem; True when any entry appeared or disappeared."""
         if not self.nodes:
@@ -152,20 +158,23 @@ class Tree:
             node.ignore_stamp = _ignore_stamp(path, names)
             node.rules = inherited.push(load_rules(path, names, base=rel))
         below = (*chain, key)
-        filtered = bool(node.rules.rules)
-        files, dirs = node.files, node.dirs
-        for child in children:
+        # Comprehensions over DirEntry methods (d_type, no stat) rather than one loop with branches: this
+        # runs once per entry of the tree and is most of a walk's cost.
+        dirs = {child.name for child in children if child.is_dir()}
+        for link in [child for child in children if child.is_symlink()]:
             try:
-                is_dir = child.is_dir()
-                if child.is_symlink():
-                    target = child.stat()
-                    if is_dir and (target.st_dev, target.st_ino) in below:
-                        continue  # a link back to an ancestor: upstream leaves it out
+                target = link.stat()
             except OSError:
-                continue  # broken symlink or vanished entry
-            if filtered and node.rules.ignored(join(rel, child.name), is_dir):
-                continue
-            (dirs if is_dir else files).append(child.name)
+                target = None  # broken: upstream leaves it out
+            if target is None or (link.name in dirs and (target.st_dev, target.st_ino) in below):
+                dirs.discard(link.name)  # a link back to an ancestor: upstream leaves it out too
+                children.remove(link)
+        node.files = [child.name for child in children if child.name not in dirs]
+        node.dirs = [child.name for child in children if child.name in dirs]
+        if node.rules.rules:
+            rules = node.rules
+            node.files = [name for name in node.files if not rules.ignored(join(rel, name), False)]
+            node.dirs = [name for name in node.dirs if not rules.ignored(join(rel, name), True)]
         return node
 
     def _reread(self, old: DirNode) -> bool:
@@ -204,3 +213,22 @@ def node_entries(node: DirNode) -> Iterator[tuple[str, str, bool]]:
         yield join(rel, name), name, False
     for name in node.dirs:
         yield join(rel, name), name, True
+
+
+class Columns:
+    """Entries as three parallel lists (path, name, is directory), filled a directory at a time."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.names: list[str] = []
+        self.is_dir: list[bool] = []
+
+    def add(self, node: DirNode) -> None:
+        prefix = node.rel + "/" if node.rel else ""
+        for names, is_dir in ((node.files, False), (node.dirs, True)):
+            self.paths.extend([prefix + name for name in names])
+            self.names.extend(names)
+            self.is_dir.extend([is_dir] * len(names))
+
+    def __len__(self) -> int:
+        return len(self.paths)

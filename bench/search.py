@@ -1,0 +1,204 @@
+"""Fuzzy file search on a generated tree of 50,000 files in 500 directories, ours against upstream.
+
+Figures: one-shot `fuzzyFileSearch` latency per query (median of 10 round trips, after the first request
+of a fresh server, which is reported on its own as `first_one_shot_ms`), session indexing time
+(sessionStart -> sessionCompleted), session update latency on a warm index (sessionUpdate ->
+sessionUpdated, median of 10), and server RSS after indexing.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench._servers import KINDS, StdioServer, ratio, summary
+
+WORDS = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "omega",
+    "kappa",
+    "render",
+    "config",
+    "server",
+    "client",
+    "parser",
+    "lexer",
+    "cache",
+    "index",
+    "store",
+    "query",
+    "session",
+    "socket",
+    "thread",
+    "worker",
+    "buffer",
+    "stream",
+    "codec",
+    "frame",
+    "layout",
+    "widget",
+    "theme",
+    "schema",
+    "model",
+    "view",
+    "router",
+    "handler",
+    "plugin",
+    "loader",
+    "signal",
+    "event",
+]
+EXTENSIONS = ("rs", "py", "ts", "md", "json", "toml", "txt", "go")
+QUERIES = ("render", "cfgsrv", "omega_kappa_07.rs", "zzzzqqq", "a")
+REPEATS = 10
+
+
+def generate_tree(root: Path, seed: int = 7) -> int:
+    """10 packages x 25 modules x 2 leaf directories (500 leaves) x 100 files; 761 directories in all."""
+    rng = random.Random(seed)
+    count = 0
+    for package in range(10):
+        for module in range(25):
+            base = root / f"{WORDS[package]}_pkg" / f"{rng.choice(WORDS)}_{module:02d}"
+            for leaf in ("src", f"{rng.choice(WORDS)}_mod"):
+                directory = base / leaf
+                directory.mkdir(parents=True, exist_ok=True)
+                for i in range(100):
+                    name = f"{rng.choice(WORDS)}_{rng.choice(WORDS)}_{i:02d}.{rng.choice(EXTENSIONS)}"
+                    (directory / name).touch()
+                    count += 1
+    return count
+
+
+class SearchServer(StdioServer):
+    """A StdioServer that can also wait for fuzzy search session notifications."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.send(
+            json.dumps(
+                {
+                    "id": 0,
+                    "method": "initialize",
+                    "params": {
+                        "clientInfo": {"name": "bench", "version": "1"},
+                        "capabilities": {"experimentalApi": True},
+                    },
+                }
+            )
+        )
+        self.read_response(0)
+
+    def wait_note(self, method: str, **fields: Any) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"server exited while waiting for {method}")
+            message: dict[str, Any] = json.loads(line)
+            params = message.get("params") or {}
+            if message.get("method") == method and all(params.get(k) == v for k, v in fields.items()):
+                return params
+
+
+def one_shot_ms(server: SearchServer, query: str, root: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    response = server.request("fuzzyFileSearch", {"query": query, "roots": [str(root)]})
+    elapsed = (time.perf_counter() - started) * 1000
+    return elapsed, len(response["result"]["files"])
+
+
+def session_update_ms(server: SearchServer, session_id: str, query: str) -> float:
+    started = time.perf_counter()
+    server.request("fuzzyFileSearch/sessionUpdate", {"sessionId": session_id, "query": query})
+    server.wait_note("fuzzyFileSearch/sessionUpdated", sessionId=session_id, query=query)
+    elapsed = (time.perf_counter() - started) * 1000
+    server.wait_note("fuzzyFileSearch/sessionCompleted", sessionId=session_id)
+    return elapsed
+
+
+def run() -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-search-", dir="/var/tmp" if Path("/var/tmp").is_dir() else None))
+    root = workdir / "tree"
+    try:
+        files = generate_tree(root)
+        figures: dict[str, Any] = {
+            "tree": {"files": files, "directories": sum(1 for p in root.rglob("*") if p.is_dir()) + 1}
+        }
+        figures.update(_one_shot(root))
+        figures.update(_sessions(root))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    one_shot = figures["one_shot_ms"]
+    figures["ratios_ours_over_upstream"] = {
+        **{f"one_shot_{q}": ratio(one_shot[q]["python"]["median"], one_shot[q]["codex"]["median"]) for q in QUERIES},
+        "one_shot_all_queries": ratio(
+            statistics.median(one_shot[q]["python"]["median"] for q in QUERIES),
+            statistics.median(one_shot[q]["codex"]["median"] for q in QUERIES),
+        ),
+        "first_one_shot": ratio(figures["first_one_shot_ms"]["python"], figures["first_one_shot_ms"]["codex"]),
+        "session_indexing": ratio(figures["session_indexing_ms"]["python"], figures["session_indexing_ms"]["codex"]),
+        "session_update_all_queries": ratio(
+            statistics.median(figures["session_update_ms"][q]["python"]["median"] for q in QUERIES),
+            statistics.median(figures["session_update_ms"][q]["codex"]["median"] for q in QUERIES),
+        ),
+    }
+    return figures
+
+
+def _one_shot(root: Path) -> dict[str, Any]:
+    servers = {kind: SearchServer(kind) for kind in KINDS}
+    try:
+        first = {kind: round(one_shot_ms(server, "render", root)[0], 1) for kind, server in servers.items()}
+        samples: dict[str, dict[str, list[float]]] = {q: {kind: [] for kind in KINDS} for q in QUERIES}
+        counts: dict[str, dict[str, int]] = {q: {} for q in QUERIES}
+        for query in QUERIES:
+            for _ in range(REPEATS):  # interleaved, so load drift hits both alike
+                for kind, server in servers.items():
+                    elapsed, count = one_shot_ms(server, query, root)
+                    samples[query][kind].append(elapsed)
+                    counts[query][kind] = count
+        rss = {kind: round(server.rss_kb() / 1024, 1) for kind, server in servers.items()}
+    finally:
+        for server in servers.values():
+            server.close()
+    return {
+        "first_one_shot_ms": first,
+        "one_shot_ms": {q: {kind: summary(samples[q][kind]) for kind in KINDS} for q in QUERIES},
+        "one_shot_result_counts": counts,
+        "rss_after_one_shots_mb": rss,
+    }
+
+
+def _sessions(root: Path) -> dict[str, Any]:
+    servers = {kind: SearchServer(kind) for kind in KINDS}
+    try:
+        indexing: dict[str, float] = {}
+        for kind, server in servers.items():
+            started = time.perf_counter()
+            server.request("fuzzyFileSearch/sessionStart", {"sessionId": "bench", "roots": [str(root)]})
+            server.wait_note("fuzzyFileSearch/sessionCompleted", sessionId="bench")
+            indexing[kind] = round((time.perf_counter() - started) * 1000, 1)
+        samples: dict[str, dict[str, list[float]]] = {q: {kind: [] for kind in KINDS} for q in QUERIES}
+        for query in QUERIES:
+            for _ in range(REPEATS):
+                for kind, server in servers.items():
+                    samples[query][kind].append(session_update_ms(server, "bench", query))
+        rss = {kind: round(server.rss_kb() / 1024, 1) for kind, server in servers.items()}
+    finally:
+        for server in servers.values():
+            server.close()
+    return {
+        "session_indexing_ms": indexing,
+        "session_update_ms": {q: {kind: summary(samples[q][kind]) for kind in KINDS} for q in QUERIES},
+        "rss_after_session_indexing_mb": rss,
+    }

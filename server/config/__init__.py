@@ -65,6 +65,8 @@ class Config:
     layers: list[Layer] = field(default_factory=list)
     """Highest precedence first."""
     problem: ConfigProblem | None = None
+    runtime_features: dict[str, bool] = field(default_factory=dict)
+    """Process-wide flags set by `experimentalFeature/enablement/set`; any config layer outranks them."""
 
     def get(self, dotted_key: str, default: Any = None) -> Any:
         """`config.get("features.plugins")`: a nested value, or `default` when any part is absent."""
@@ -77,7 +79,7 @@ class Config:
 
     def tree(self) -> dict[str, Any]:
         """The effective config as `config/read` reports it: upstream's defaults under the layers."""
-        tree = merge(DEFAULT_CONFIG, self.values)
+        tree = merge(merge(DEFAULT_CONFIG, {"features": self.runtime_features}), self.values)
         profiles = tree.get("profiles")
         if isinstance(profiles, dict):
             empty = dict.fromkeys(PROFILE_KEYS)
@@ -271,6 +273,7 @@ class ConfigCache:
 
     def __init__(self, server: ServerContext) -> None:
         self.server = server
+        self.runtime_features: dict[str, bool] = {}
         self._config: Config | None = None
         self._fingerprint: tuple[Any, ...] = ()
 
@@ -278,6 +281,7 @@ class ConfigCache:
         now = fingerprint(self.server)
         if self._config is None or now != self._fingerprint:
             self._config = load(self.server)
+            self._config.runtime_features = self.runtime_features
             self._fingerprint = now
         return self._config
 
@@ -287,6 +291,9 @@ class ConfigCache:
 
 def effective_config(server: ServerContext, cwd: Path | None = None) -> Config:
     """The server's configuration as of now; with `cwd`, as seen from that directory (never cached)."""
-    if cwd is not None:
-        return load(server, cwd)
-    return server.shared(ConfigCache, ConfigCache).current()
+    cache = server.shared(ConfigCache, ConfigCache)
+    if cwd is None:
+        return cache.current()
+    config = load(server, cwd)
+    config.runtime_features = cache.runtime_features
+    return config

@@ -16,15 +16,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.config import Config
+from server.config.defaults import DEFAULT_CONFIG
 from server.config.feature_table import ROWS, BetaCopy
-
-STAGES = {"beta", "underDevelopment", "stable", "deprecated", "removed"}
 
 ALIASES: dict[str, str] = {}
 """Legacy flag name -> current name (upstream 0.163 has kept every name it ever shipped as a row)."""
 
 FORCED_OFF = frozenset({"transcript_v2"})
 """Deprecated flags upstream reports disabled whatever the config says (measured)."""
+
+RUNTIME_SETTABLE = frozenset(DEFAULT_CONFIG["features"])
+"""Flags `experimentalFeature/enablement/set` may change: exactly the ones upstream's typed features
+struct carries (measured by asking upstream to flip every flag; it applied these and ignored the rest)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,16 @@ def is_enabled(config: Config, name: str) -> bool:
     if feature.name in FORCED_OFF:
         return False
     value = configured(config, feature.name)
+    if value is None:
+        value = config.runtime_features.get(feature.name)
     return feature.default if value is None else value
+
+
+def set_runtime(config: Config, enablement: dict[str, bool]) -> dict[str, bool]:
+    """Apply the settable entries of `enablement` process-wide; returns what was applied."""
+    applied = {name: value for name, value in enablement.items() if name in RUNTIME_SETTABLE}
+    config.runtime_features.update(applied)
+    return applied
 
 
 def to_wire(feature: Feature, enabled: bool) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from server.config import effective_config
-from server.config.features import listing
+from server.config.features import listing, set_runtime
 from server.config.reviewer import SPELLINGS
 from server.config.writer import Edit, WriteOutcome, write
 from server.handlers.registry import method
@@ -16,6 +16,8 @@ from server.protocol.config import (
     ConfigReadParams,
     ConfigValueWriteParams,
     ConfigWriteResponse,
+    ExperimentalFeatureEnablementSetParams,
+    ExperimentalFeatureEnablementSetResponse,
     ExperimentalFeatureListParams,
     ExperimentalFeatureListResponse,
 )
@@ -86,3 +88,13 @@ async def feature_list(session: Session, params: ExperimentalFeatureListParams) 
         raise InvalidRequest(f"invalid cursor: {params.cursor}") from None
     end = len(rows) if params.limit is None else min(len(rows), start + params.limit)
     return ExperimentalFeatureListResponse(data=rows[start:end], next_cursor=str(end) if end < len(rows) else None)
+
+
+@method("experimentalFeature/enablement/set", ExperimentalFeatureEnablementSetParams)
+async def feature_enablement_set(
+    session: Session, params: ExperimentalFeatureEnablementSetParams
+) -> ExperimentalFeatureEnablementSetResponse:
+    """Process-wide flag changes, below every config layer; names upstream does not let clients set are
+    left out of the answer rather than refused, as upstream does."""
+    applied = set_runtime(effective_config(session.server), params.enablement)
+    return ExperimentalFeatureEnablementSetResponse(enablement=applied)

@@ -49,3 +49,11 @@ class ExperimentalFeatureListParams(WireModel):
 class ExperimentalFeatureListResponse(WireModel):
     data: list[dict[str, Any]]
     next_cursor: str | None = None
+
+
+class ExperimentalFeatureEnablementSetParams(WireModel):
+    enablement: dict[str, bool]
+
+
+class ExperimentalFeatureEnablementSetResponse(WireModel):
+    enablement: dict[str, bool]

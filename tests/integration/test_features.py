@@ -83,3 +83,28 @@ def test_smart_approvals_is_not_a_known_flag_and_sets_no_reviewer(app_server_fac
     assert "`features.smart_approvals` is ignored." in warning["summary"]
     assert "smart_approvals" not in by_name(client)
     assert client.request("config/read", {})["config"]["approvals_reviewer"] is None
+
+
+def test_enablement_set_applies_only_runtime_settable_flags(app_server_factory: AppServerFactory) -> None:
+    client = app_server_factory(config_toml="[features]\nshell_tool = false\n")
+    result = client.request(
+        "experimentalFeature/enablement/set",
+        {"enablement": {"memories": True, "network_proxy": True, "plugins": False, "no_such_flag": True}},
+    )
+    assert result == {"enablement": {"memories": True}}
+    features = by_name(client)
+    assert (features["memories"]["enabled"], features["network_proxy"]["enabled"], features["plugins"]["enabled"]) == (
+        True,
+        False,
+        True,
+    )
+    assert client.request("config/read", {})["config"]["features"]["memories"] is True
+    assert client.request("experimentalFeature/enablement/set", {"enablement": {}}) == {"enablement": {}}
+
+
+def test_config_outranks_runtime_enablement(app_server_factory: AppServerFactory) -> None:
+    client = app_server_factory(config_toml="[features]\nmemories = true\n")
+    assert client.request("experimentalFeature/enablement/set", {"enablement": {"memories": False}}) == {
+        "enablement": {"memories": False}
+    }
+    assert by_name(client)["memories"]["enabled"] is True

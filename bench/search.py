@@ -1,9 +1,13 @@
 """Fuzzy file search on a generated tree of 50,000 files in 500 directories, ours against upstream.
 
-Figures: one-shot `fuzzyFileSearch` latency per query (median of 10 round trips, after the first request
-of a fresh server, which is reported on its own as `first_one_shot_ms`), session indexing time
-(sessionStart -> sessionCompleted), session update latency on a warm index (sessionUpdate ->
-sessionUpdated, median of 10), and server RSS after indexing.
+Figures:
+- `matcher_candidates_ms`: the matchers considered, timed in-process on the walked entries (best of 5
+  per query; top 50 out of every entry, or the bare subsequence filter where marked);
+- `first_one_shot_ms`: the first `fuzzyFileSearch` of a fresh server (ours walks and builds its index);
+- `one_shot_ms`: later `fuzzyFileSearch` round trips, median of 10 per query;
+- `session_indexing_ms`: sessionStart -> sessionCompleted;
+- `session_update_ms`: sessionUpdate -> sessionUpdated on a warm index, median of 10 per query;
+- RSS of each server after its one-shot and session runs.
 """
 
 from __future__ import annotations
@@ -134,6 +138,7 @@ def run() -> dict[str, Any]:
         figures: dict[str, Any] = {
             "tree": {"files": files, "directories": sum(1 for p in root.rglob("*") if p.is_dir()) + 1}
         }
+        figures["matcher_candidates_ms"] = _matchers(root)
         figures.update(_one_shot(root))
         figures.update(_sessions(root))
     finally:
@@ -202,3 +207,43 @@ def _sessions(root: Path) -> dict[str, Any]:
         "session_update_ms": {q: {kind: summary(samples[q][kind]) for kind in KINDS} for q in QUERIES},
         "rss_after_session_indexing_mb": rss,
     }
+
+
+def _matchers(root: Path) -> dict[str, dict[str, float]]:
+    """The matchers considered for ranking, timed on the same entries: ours and rapidfuzz scorers."""
+    import re
+
+    from rapidfuzz import fuzz, process
+    from rapidfuzz.distance import LCSseq
+
+    from server.search.index import RootIndex
+    from server.search.matcher import search
+
+    view = RootIndex(str(root)).current()
+    paths = [path for snap in view for path in snap.low_paths]
+    blob = "\n".join(paths)
+
+    def subsequence_regex(query: str) -> list[str]:
+        parts = [re.escape(query[0]), *(f"[^\\n{re.escape(c)}]*{re.escape(c)}" for c in query[1:])]
+        return re.findall("".join(parts), blob)[:50]
+
+    candidates = {
+        "ours_tiered": lambda q: search([("/", view)], q),
+        "rapidfuzz_WRatio": lambda q: process.extract(q, paths, scorer=fuzz.WRatio, limit=50),
+        "rapidfuzz_partial_ratio": lambda q: process.extract(q, paths, scorer=fuzz.partial_ratio, limit=50),
+        "rapidfuzz_LCSseq_filter_only": lambda q: process.extract(
+            q, paths, scorer=LCSseq.similarity, score_cutoff=len(q), limit=None
+        ),
+        "regex_subsequence_filter_only": subsequence_regex,
+    }
+    figures: dict[str, dict[str, float]] = {}
+    for name, matcher in candidates.items():
+        figures[name] = {}
+        for query in QUERIES:
+            best = float("inf")
+            for _ in range(5):
+                started = time.perf_counter()
+                matcher(query)
+                best = min(best, time.perf_counter() - started)
+            figures[name][query] = round(best * 1000, 2)
+    return figures

@@ -29,6 +29,10 @@ CACHED_ROOTS = 8
 
 Entry = tuple[str, str, bool]
 
+SEPARATORS = "_-. +@#%&=~,;()[]{}'!$^`"
+"""Characters after which a new word of a file name starts (checked by presence, which is much cheaper
+than collecting every character of 50,000 names)."""
+
 
 def lower_same_length(text: str) -> str:
     """Lower case without changing length, so match positions index the original string too."""
@@ -73,7 +77,7 @@ class Snapshot:
     """Lower-cased names in `name_order`, one per line, with a leading newline so every name follows one."""
     name_starts: list[int]
     separators: str
-    """Characters other than letters and digits found in names: where words of a name start."""
+    """The SEPARATORS that occur in these names."""
 
     @classmethod
     def build(cls, entries: Iterable[Entry]) -> Snapshot:
@@ -108,7 +112,7 @@ class Snapshot:
             name_order=name_order,
             name_blob=name_blob,
             name_starts=[start + 1 for start in _starts(ordered_names)],
-            separators="".join(sorted(char for char in set(name_blob) if not char.isalnum() and char != "\n")),
+            separators="".join(char for char in SEPARATORS if char in name_blob),
         )
 
     def __len__(self) -> int:

@@ -32,7 +32,7 @@ from functools import lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import LCSseq
 
-from server.search.index import Snapshot, View, lower_same_length
+from server.search.index import SEPARATORS, Snapshot, View, lower_same_length
 
 LIMIT = 50
 """Results per query, upstream's cap."""
@@ -154,8 +154,7 @@ def _word_start_in(atom: str, low_name: str) -> int:
     """Position of the first occurrence of the atom that starts a word of the name, or -1."""
     start = low_name.find(atom, 1)
     while start > 0:
-        before = low_name[start - 1]
-        if before == "_" or not before.isalnum():
+        if low_name[start - 1] in SEPARATORS:
             return start
         start = low_name.find(atom, start + 1)
     return -1

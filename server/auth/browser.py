@@ -22,8 +22,6 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import requests
-
 from server.auth import issuer
 from server.auth.logins import Login
 from server.auth.manager import log
@@ -73,6 +71,8 @@ def pkce_pair() -> tuple[str, str]:
 
 def _ask_to_cancel(port: int) -> None:
     """Best effort: a codex login server holding the port ends its login and frees it."""
+    import requests  # lazy like in server.auth.issuer
+
     with contextlib.suppress(requests.RequestException):
         requests.get(f"http://127.0.0.1:{port}/cancel", timeout=2.0)
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-
 AUTH_CLAIMS = "https://api.openai.com/auth"
 
 PLAN_TYPES = frozenset(
@@ -33,6 +31,8 @@ class IdentityClaims:
 
 def decode(token: str) -> dict[str, Any]:
     """The claims of a JWT without verifying it; {} for anything that is not a JWT."""
+    import jwt  # lazy: only signed-in ChatGPT accounts need it
+
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from server.auth.endpoints import LoginEndpoints
+
+if TYPE_CHECKING:
+    import requests
 
 TIMEOUT = (10.0, 30.0)
 """(connect, read) seconds for one issuer call; a hung issuer must not hang a login or account/read."""
@@ -98,6 +99,8 @@ def error_code(response: requests.Response) -> str | None:
 
 
 def _post(url: str, **kwargs: Any) -> requests.Response:
+    import requests  # here, not at the top: it costs ~100 ms that only a login or refresh should pay
+
     try:
         return requests.post(url, timeout=TIMEOUT, headers={"accept": "application/json"}, **kwargs)
     except requests.RequestException:

@@ -108,7 +108,7 @@ class BrowserLogin(Login):
         for port in self.endpoints.callback_ports:
             for attempt in range(BIND_ATTEMPTS if port else 1):
                 try:
-                    return await asyncio.start_server(self._serve, "127.0.0.1", port)
+                    return await asyncio.start_server(self._serve, "127.0.0.1", port, limit=MAX_REQUEST)
                 except OSError as exc:
                     if exc.errno != errno.EADDRINUSE:
                         raise InternalError(f"failed to start the login callback server: {exc}") from None
@@ -132,6 +132,10 @@ class BrowserLogin(Login):
             page = await self._route(head)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
             page = Page(400, "Bad Request", "Bad Request")
+        except Exception as exc:  # never let a callback die without an answer or a completed login
+            log(f"browser login {self.login_id} callback failed unexpectedly: {type(exc).__name__}")
+            await self.fail(f"internal error ({type(exc).__name__})")
+            page = error_page("Sign-in could not be completed. See the Codex log.", 500, "Internal Server Error")
         body = page.body.encode("utf-8")
         header = (
             f"HTTP/1.1 {page.status} {page.reason}\r\ncontent-type: {page.content_type}\r\n"

@@ -75,6 +75,9 @@ class DeviceLogin(Login):
         except issuer.IssuerError as exc:
             log(f"device login {self.login_id} failed: {exc}")
             await self.fail(str(exc))
+        except Exception as exc:  # the client must hear how the login ended, whatever went wrong
+            log(f"device login {self.login_id} failed unexpectedly: {type(exc).__name__}")
+            await self.fail(f"device login failed: internal error ({type(exc).__name__})")
 
     async def _release(self) -> None:
         task, self._task = self._task, None

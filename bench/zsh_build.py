@@ -45,6 +45,9 @@ class SystemGcc:
     def configure_args(self) -> list[str]:
         return []
 
+    def configure_answers(self) -> dict[str, str]:
+        return {}
+
     def write_wrappers(self, bin_dir: Path) -> dict[str, str]:
         write_script(bin_dir / "cc", 'exec gcc "$@"')
         return {"CC": str(bin_dir / "cc")}

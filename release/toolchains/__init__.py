@@ -30,6 +30,9 @@ class Toolchain(Protocol):
     def configure_args(self) -> list[str]:
         """`--host` and friends for autoconf scripts."""
 
+    def configure_answers(self) -> dict[str, str]:
+        """Cache values for zsh's configure run-tests, which it cannot perform when cross compiling."""
+
     def write_wrappers(self, bin_dir: Path) -> dict[str, str]:
         """Write `cc`/`ar`/`ranlib` wrapper scripts and return the environment that points at them.
 

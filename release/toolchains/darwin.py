@@ -41,6 +41,9 @@ class DarwinClang:
     def configure_args(self) -> list[str]:
         return []
 
+    def configure_answers(self) -> dict[str, str]:
+        return {}
+
     def write_wrappers(self, bin_dir: Path) -> dict[str, str]:
         write_script(bin_dir / "cc", 'exec clang -arch arm64 "$@"')
         return {"CC": str(bin_dir / "cc")}

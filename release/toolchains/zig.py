@@ -18,6 +18,21 @@ from release.cli import ReleaseError
 from release.targets import Target
 from release.toolchains import write_script
 
+MUSL_64BIT_ANSWERS = {
+    "ac_cv_func_strcoll_works": "yes",
+    "zsh_cv_func_realpath_accepts_null": "yes",
+    "zsh_cv_func_tgetent_accepts_null": "yes",
+    "zsh_cv_getcwd_malloc": "yes",
+    "zsh_cv_long_is_64_bit": "yes",
+    "zsh_cv_printf_has_lld": "yes",
+    "zsh_cv_rlim_t_is_longer": "no",
+    "zsh_cv_type_rlim_t_is_unsigned": "yes",
+}
+"""What zsh's configure measures by running test programs on 64-bit Linux with musl and our ncurses,
+recorded from a native x86_64 build. Cross compiling (aarch64) it would otherwise assume its pessimistic
+defaults, such as a 32-bit `long`. Only answers that differ from those defaults are listed; given for every
+zig target so the result never depends on whether the build machine can run the target's binaries."""
+
 
 @functools.cache
 def zig_binary() -> Path:
@@ -68,6 +83,9 @@ class Zig:
 
     def configure_args(self) -> list[str]:
         return [f"--host={self.zig_target}"]
+
+    def configure_answers(self) -> dict[str, str]:
+        return dict(MUSL_64BIT_ANSWERS)
 
     def write_wrappers(self, bin_dir: Path) -> dict[str, str]:
         zig = shlex.quote(str(zig_binary()))

@@ -58,7 +58,10 @@ ZSH_CONFIGURE = (
     "--cache-file=config.cache",
 )
 
-OPT_FLAGS = "-O2"
+CFLAGS_BASE = "-O2 -Wno-error=implicit-int -Wno-error=implicit-function-declaration"
+"""zsh 5.9's configure probes are K&R C. clang 16 and later reject implicit int, so without these flags a
+probe such as "does sigsuspend() work" fails to compile and configure wrongly concludes the feature is
+broken (a zsh that then waits for children with pause() and hangs in its own test suite)."""
 
 MODULE_LINKS_SCRIPT = r"""
 . ./config.cache
@@ -151,11 +154,16 @@ def build_inputs(target: Target, toolchain: Toolchain) -> dict[str, Any]:
         "patch_sha256": pins.patch_sha256(),
         "compiler": toolchain.version(),
         "ncurses_configure": list(NCURSES_CONFIGURE),
-        "zsh_configure": [*toolchain.configure_args(), *ZSH_CONFIGURE, f"--with-term-lib={toolchain.term_lib}"],
-        "cflags": OPT_FLAGS,
+        "zsh_configure": zsh_configure_args(toolchain),
+        "cflags": CFLAGS_BASE,
         "static": toolchain.static,
         "strip": toolchain.strip_flag(),
     }
+
+
+def zsh_configure_args(toolchain: Toolchain) -> list[str]:
+    answers = [f"{name}={value}" for name, value in sorted(toolchain.configure_answers().items())]
+    return [*toolchain.configure_args(), *ZSH_CONFIGURE, f"--with-term-lib={toolchain.term_lib}", *answers]
 
 
 def cache_key(inputs: dict[str, Any]) -> str:
@@ -234,7 +242,7 @@ def build(
     zsh_env = {**env, "CPPFLAGS": cppflags, "LDFLAGS": ldflags.strip(), "CFLAGS": cflags(zsh_src)}
     with progress.step("configure"):
         run(
-            ["./configure", *toolchain.configure_args(), *ZSH_CONFIGURE, f"--with-term-lib={toolchain.term_lib}"],
+            ["./configure", *zsh_configure_args(toolchain)],
             zsh_src,
             zsh_env,
             dirs.logs / "zsh-configure.log",
@@ -317,7 +325,7 @@ def build_env(toolchain: Toolchain, dirs: TargetDirs) -> dict[str, str]:
 
 def cflags(src: Path) -> str:
     """Map the build directory away so no path of this machine ends up in the binary."""
-    return f"{OPT_FLAGS} -ffile-prefix-map={src}=."
+    return f"{CFLAGS_BASE} -ffile-prefix-map={src}=."
 
 
 def source_date_epoch() -> int:

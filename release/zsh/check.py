@@ -28,6 +28,9 @@ EXPECTED_SKIPS: dict[str, str] = {
     "V11db_gdbm": "zsh/db/gdbm is not built (no libgdbm for the target)",
 }
 
+TIMEOUT_S = 1800
+"""The suite takes about 4 minutes on 2 cores; a hung test script must not hang the session forever."""
+
 RESULT_TAG = "codex-ztst-result"
 HANDLER = "codex-handler.zsh"
 HANDLER_SCRIPT = f"""emulate zsh
@@ -84,9 +87,19 @@ def make_check(dirs: TargetDirs, jobs: int) -> Outcome:
     log = dirs.logs / "make-check.log"
     env = {**os.environ, "ZTST_handler": HANDLER}
     with log.open("wb") as out:
-        result = subprocess.run(
-            ["make", f"-j{jobs}", "check"], cwd=src, env=env, stdout=out, stderr=subprocess.STDOUT, check=False
-        )
+        try:
+            result = subprocess.run(
+                ["make", f"-j{jobs}", "check"],
+                cwd=src,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise ReleaseError(f"make check did not finish in {TIMEOUT_S} s: {last_line(log)} (log: {log})") from None
     outcome = parse(Path(log).read_text(encoding="utf-8", errors="replace"))
     if result.returncode != 0 or not outcome.passed:
         raise ReleaseError(f"make check did not run (exit {result.returncode}): {last_line(log)} (log: {log})")

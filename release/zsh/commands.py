@@ -12,7 +12,7 @@ from release import targets
 from release.cli import ReleaseError
 from release.targets import Target
 from release.toolchains import for_target
-from release.zsh import build, check, package, pins, smoke
+from release.zsh import build, check, fetch, package, pins, smoke
 from release.zsh.build import TargetDirs, WorkDir
 from release.zsh.progress import Progress
 
@@ -34,6 +34,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         parser = steps.add_parser(name, help=help_text, description=help_text)
         add_common(parser)
         parser.set_defaults(run=run)
+    bump = steps.add_parser(
+        "bump",
+        help="pin a new version of zsh or ncurses in source.json",
+        description="Pin a new source version: rewrites source.json with the new file name, URLs and sha256. "
+        "Without --sha256 the tarball is downloaded from the new mirror list and its hash recorded; check "
+        "it against the upstream signature before committing.",
+    )
+    bump.add_argument("name", choices=["zsh", "ncurses"], help="which source to bump")
+    bump.add_argument("version", help="the new version, e.g. 5.9.1")
+    bump.add_argument("--sha256", help="the tarball's known sha256 (skips the download)")
+    bump.add_argument("--source", metavar="URL|PATH", help="location tried after the mirrors")
+    bump.add_argument("--source-date-epoch", type=int, help="release date of a new zsh (packaged mtimes)")
+    bump.set_defaults(run=run_bump)
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -198,4 +211,22 @@ def run_check(args: argparse.Namespace) -> int:
     progress.say(outcome.summary())
     if outcome.unexpected:
         raise ReleaseError(outcome.summary())
+    return 0
+
+
+def run_bump(args: argparse.Namespace) -> int:
+    current = pins.load()
+    old = current.zsh if args.name == "zsh" else current.ncurses
+    progress = Progress(f"bump {args.name}")
+    sha256 = args.sha256
+    draft = pins.bumped(old, args.version, sha256 or "")
+    if sha256 is None:
+        location, sha256 = fetch.hash_first_available(
+            fetch.mirrors(draft, args.source), build.default_root() / ".work" / "downloads", draft.file, progress
+        )
+        progress.say(f"{draft.file} from {location} has sha256 {sha256}")
+    elif len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ReleaseError(f"--sha256 must be 64 lowercase hex digits, got {sha256!r}")
+    pins.write(pins.bumped(old, args.version, sha256), args.source_date_epoch)
+    progress.say(f"pinned {args.name} {args.version} in {pins.SOURCE_JSON}")
     return 0

@@ -117,17 +117,43 @@ def fetch(source: Source, candidates: Iterable[str], cache_dir: Path, progress: 
         cached.unlink()
     tried = []
     for location in candidates:
+        tmp = cached.with_name(f".{cached.name}.{os.getpid()}.part")
         try:
-            _download(source, location, cached, progress)
+            actual = _download(location, tmp, source.file, progress)
+            if actual != source.sha256:
+                raise ReleaseError(
+                    f"sha256 mismatch for {source.file} from {location}: expected {source.sha256}, got {actual}"
+                )
+            tmp.replace(cached)
+            return cached
         except _Unavailable as exc:
             progress.say(f"{source.file}: {location} unavailable: {exc}")
             tried.append(location)
-            continue
-        return cached
+        finally:
+            tmp.unlink(missing_ok=True)
     raise ReleaseError(
         f"could not fetch {source.file} from any of {len(tried)} locations "
         f"({', '.join(tried) or 'none configured'}); pass --source URL|PATH"
     )
+
+
+def hash_first_available(candidates: Iterable[str], scratch: Path, label: str, progress: Progress) -> tuple[str, str]:
+    """Download from the first location that answers and return (location, sha256), keeping nothing.
+
+    Only for recording a new pin (`zsh bump`), where there is no expected hash yet.
+    """
+    scratch.mkdir(parents=True, exist_ok=True)
+    tmp = scratch / f".{label}.{os.getpid()}.part"
+    tried = []
+    for location in candidates:
+        try:
+            return location, _download(location, tmp, label, progress)
+        except _Unavailable as exc:
+            progress.say(f"{label}: {location} unavailable: {exc}")
+            tried.append(location)
+        finally:
+            tmp.unlink(missing_ok=True)
+    raise ReleaseError(f"could not fetch {label} from any of {len(tried)} locations; pass --sha256 or --source")
 
 
 class _Unavailable(Exception):
@@ -150,33 +176,25 @@ def _open(location: str) -> tuple[BinaryIO, int | None]:
         raise _Unavailable(exc.strerror or exc) from exc
 
 
-def _download(source: Source, location: str, dest: Path, progress: Progress) -> None:
+def _download(location: str, dest: Path, label: str, progress: Progress) -> str:
+    """Stream `location` into `dest`, reporting progress; returns the sha256 of what was written."""
     stream, total = _open(location)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
     digest = hashlib.sha256()
     done = 0
     next_report = 0.25
-    progress.say(f"{source.file}: fetching {location}")
-    try:
-        with stream as src, tmp.open("wb") as out:
-            while True:
-                try:
-                    chunk = src.read(CHUNK)
-                except OSError as exc:
-                    raise _Unavailable(f"read failed after {done} bytes: {exc}") from exc
-                if not chunk:
-                    break
-                digest.update(chunk)
-                out.write(chunk)
-                done += len(chunk)
-                if total and done / total >= next_report:
-                    progress.say(f"{source.file}: {done * 100 // total:3d}% of {total / 1e6:.1f} MB")
-                    next_report += 0.25
-        actual = digest.hexdigest()
-        if actual != source.sha256:
-            raise ReleaseError(
-                f"sha256 mismatch for {source.file} from {location}: expected {source.sha256}, got {actual}"
-            )
-        tmp.replace(dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    progress.say(f"{label}: fetching {location}")
+    with stream as src, dest.open("wb") as out:
+        while True:
+            try:
+                chunk = src.read(CHUNK)
+            except OSError as exc:
+                raise _Unavailable(f"read failed after {done} bytes: {exc}") from exc
+            if not chunk:
+                break
+            digest.update(chunk)
+            out.write(chunk)
+            done += len(chunk)
+            if total and done / total >= next_report:
+                progress.say(f"{label}: {done * 100 // total:3d}% of {total / 1e6:.1f} MB")
+                next_report += 0.25
+    return digest.hexdigest()

@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,39 @@ def patch_bytes() -> bytes:
 
 def patch_sha256() -> str:
     return hashlib.sha256(patch_bytes()).hexdigest()
+
+
+SOURCE_JSON = Path(__file__).with_name("source.json")
+
+
+def bumped(source: Source, version: str, sha256: str) -> Source:
+    """The pin of `version`: the old version string replaced in the file name, URLs and pool path."""
+
+    def swap(text: str) -> str:
+        return text.replace(source.version, version)
+
+    return Source(
+        name=source.name,
+        version=version,
+        file=swap(source.file),
+        sha256=sha256,
+        upstream=tuple(swap(url) for url in source.upstream),
+        debian_pool=swap(source.debian_pool),
+    )
+
+
+def write(source: Source, source_date_epoch: int | None = None, path: Path = SOURCE_JSON) -> None:
+    """Replace one source's pin in source.json (write temp, rename), keeping the file's layout."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["sources"][source.name] = {
+        "version": source.version,
+        "file": source.file,
+        "sha256": source.sha256,
+        "upstream": list(source.upstream),
+        "debian_pool": source.debian_pool,
+    }
+    if source_date_epoch is not None:
+        data["source_date_epoch"] = source_date_epoch
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)

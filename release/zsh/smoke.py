@@ -158,13 +158,14 @@ class Smoke:
     def check_script(self) -> str:
         script = (
             f"zmodload {' '.join(self.modules)} >/dev/null || exit 3\n"
+            "(( 2**62 - 1 + 2**62 == 9223372036854775807 )) || exit 4\n"
             "typeset -a xs=(3 1 2); local -i sum=0\n"
             "for x in ${(n)xs}; do (( sum += x )); done\n"
             "[[ smoke-zsh =~ 'z(s)h' ]] && print -r -- script-$sum-$match[1]\n"
         )
         result = self.zsh(script)
         expect(result.stdout.strip() == "script-6-s", f"{result.stdout.strip()!r} {result.stderr.strip()}")
-        return f"{len(self.modules)} modules load"
+        return f"{len(self.modules)} modules load, 64-bit integers"
 
     def check_wrapper_argv(self) -> str:
         result = self.zsh("/bin/echo smoke-zsh", wrapper=str(self.wrapper))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from release import targets
 from release.zsh import build, smoke
 from release.zsh.shared import HostBuild
@@ -50,3 +52,18 @@ def test_smoke_reports_not_run_rather_than_passed_when_the_binary_cannot_run(
     results = smoke.smoke(foreign, host_zsh.zsh, tmp_path, version="5.9", modules=[], static=False)
     assert {r.status for r in results} == {"not run"}
     assert smoke.summary(results)["status"] == "not run"
+
+
+def config_h(host_zsh: HostBuild) -> str:
+    (tree,) = build.TargetDirs(host_zsh.zsh.parent.parent).src.glob("zsh-*")
+    return (tree / "config.h").read_text()
+
+
+@pytest.mark.parametrize("feature", ["HAVE_FIFOS", "HAVE_LINK", "LONG_IS_64_BIT", "RLIM_T_IS_UNSIGNED"])
+def test_configure_finds_what_musl_linux_has(host_zsh: HostBuild, feature: str) -> None:
+    assert f"#define {feature} 1" in config_h(host_zsh)
+
+
+@pytest.mark.parametrize("flaw", ["BROKEN_POSIX_SIGSUSPEND", "BROKEN_KILL_ESRCH", "GETPWNAM_FAKED"])
+def test_configure_probes_are_not_defeated_by_strict_c(host_zsh: HostBuild, flaw: str) -> None:
+    assert f"#define {flaw} " not in config_h(host_zsh)

@@ -59,3 +59,15 @@ def test_zero_jobs_is_rejected(tmp_path: Path) -> None:
     result = release("zsh", "build", "--jobs", "0", "--work-dir", str(tmp_path))
     assert result.returncode == 1
     assert result.stderr == "error: --jobs must be at least 1, got 0\n"
+
+
+def test_bump_has_help() -> None:
+    result = release("zsh", "bump", "--help")
+    assert result.returncode == 0
+    assert "--sha256" in result.stdout
+
+
+def test_bump_rejects_a_malformed_hash() -> None:
+    result = release("zsh", "bump", "zsh", "5.9.1", "--sha256", "not-a-hash")
+    assert result.returncode == 1
+    assert result.stderr == "error: --sha256 must be 64 lowercase hex digits, got 'not-a-hash'\n"

@@ -1,12 +1,14 @@
 """The `configWarning`s upstream sends each client right after initialize.
 
-One for a config it could not use (then it runs on defaults), else one listing ignored keys; plus one
-per deprecated feature flag that is set (ours only: upstream 0.163 lists deprecated flags silently).
+One for a config it could not use (then it runs on defaults), else one listing ignored keys. Ours adds
+one per deprecated feature flag that is set and one for a base URL taken from the deprecated
+`OPENAI_BASE_URL` variable: upstream 0.163 accepts both silently, and users never learn to move off them.
 """
 
 from __future__ import annotations
 
 from server.config import effective_config
+from server.config.base_urls import openai_base_url
 from server.config.features import deprecation_warnings
 from server.session import Session
 
@@ -21,3 +23,6 @@ def announce(session: Session) -> None:
         session.notify("configWarning", unknown)
     for warning in deprecation_warnings(config):
         session.notify("configWarning", warning)
+    legacy = openai_base_url(config, session.server.environ).warning
+    if legacy is not None:
+        session.notify("configWarning", legacy)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from server.config import Config, effective_config
+from server.config.base_urls import chatgpt_base_url
 from server.config.features import is_enabled
 from server.handlers.registry import method
 from server.plugins import remote, store
@@ -53,11 +54,6 @@ def local_marketplace(method_name: str, params: PluginReadParams) -> Marketplace
         return load_marketplace(Path(params.marketplace_path))
     except MarketplaceError as exc:
         raise InvalidRequest(str(exc)) from None
-
-
-def base_url(config: Config) -> str:
-    value = config.get("chatgpt_base_url")
-    return value if isinstance(value, str) else remote.DEFAULT_BASE_URL
 
 
 @method("plugin/list", PluginListParams)
@@ -107,7 +103,7 @@ async def install_plugin(session: Session, params: PluginInstallParams) -> dict[
     if params.force_remote_sync:
         identifier = store.plugin_id(entry.name, marketplace.name)
         config = effective_config(server)
-        await asyncio.to_thread(remote.sync, base_url(config), server.codex_home, identifier, "install")
+        await asyncio.to_thread(remote.sync, chatgpt_base_url(config), server.codex_home, identifier, "install")
     await asyncio.to_thread(store.install, server, marketplace, entry)
     return {"authPolicy": entry.auth_policy, "appsNeedingAuth": []}
 
@@ -120,6 +116,6 @@ async def uninstall_plugin(session: Session, params: PluginUninstallParams) -> d
         raise InvalidRequest(f"resolve remote plugin before uninstall: {REMOTE_AUTH_REQUIRED}")
     if params.force_remote_sync:
         config = effective_config(server)
-        await asyncio.to_thread(remote.sync, base_url(config), server.codex_home, params.plugin_id, "uninstall")
+        await asyncio.to_thread(remote.sync, chatgpt_base_url(config), server.codex_home, params.plugin_id, "uninstall")
     await asyncio.to_thread(store.uninstall, server, *parts)
     return {}

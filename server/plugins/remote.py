@@ -17,7 +17,6 @@ import requests
 
 from server.protocol.errors import InternalError
 
-DEFAULT_BASE_URL = "https://chatgpt.com/backend-api/"
 TIMEOUT_SECONDS = 30
 Action = Literal["install", "uninstall"]
 

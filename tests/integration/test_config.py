@@ -335,3 +335,15 @@ def test_trusted_project_layer_overrides_the_user_file(app_server_factory: AppSe
     assert result["origins"]["model"]["name"] == source
     assert result["layers"][0].get("disabledReason") is None
     assert client.request("config/read", {})["config"]["model"] == "user-model"
+
+
+def test_deprecated_openai_base_url_variable(app_server_factory: AppServerFactory, app_server_kind: str) -> None:
+    client = app_server_factory(env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+    if app_server_kind == "codex":
+        # upstream 0.163 falls back to the variable without telling the client; ours warns once at connect
+        # so users move the setting into config.toml (openai_base_url), where layering and config/read see it.
+        client.assert_no("configWarning", where=lambda params: "OPENAI_BASE_URL" in params["summary"])
+    else:
+        warning = client.wait_for("configWarning", where=lambda params: "OPENAI_BASE_URL" in params["summary"])
+        assert "openai_base_url" in warning["summary"]
+    assert client.request("config/read", {})["config"]["openai_base_url"] is None

@@ -237,6 +237,11 @@ def collect_assets(
     found, problems = match_assets(output, artifacts, platforms, available_only=available_only)
     if problems:
         raise ReleaseError("; ".join(problems))
+    return describe_matches(output, found)
+
+
+def describe_matches(output: Output, found: dict[str, Path]) -> list[Asset]:
+    """Hash each matched file, with the executable path its platform's rule names."""
     rules = {r.platform: r for r in output.platforms}
     return [describe_asset(p, f, rules[p].path) for p, f in found.items()]
 

@@ -119,8 +119,7 @@ def build_plan(
     found, problems = dotslash.match_assets(output, artifacts)
     if problems and not allow_problems:
         raise ReleaseError("; ".join(problems))
-    rules = {r.platform: r for r in output.platforms}
-    assets = [dotslash.describe_asset(p, f, rules[p].path) for p, f in found.items()]
+    assets = dotslash.describe_matches(output, found)
     providers = dotslash.Providers(github_repo=repo, tag=tag)
     archives, checksums = [], []
     for asset in assets:

@@ -1,0 +1,148 @@
+"""Sessions and one-shot plumbing, driven directly on an event loop (no server process)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.search import oneshot
+from server.search.index import IndexCache, RootIndex
+from server.search.matcher import Match
+from server.search.sessions import SearchSession, SearchSessions
+
+Event = tuple[str, str, list[str] | None]
+
+
+def make(root: Path, *names: str) -> Path:
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("")
+    return root
+
+
+class Recorder:
+    """Collects a session's notifications and lets a test wait for one."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.changed = asyncio.Event()
+
+    def __call__(self, kind: str, query: str, files: list[Match] | None) -> None:
+        self.events.append((kind, query, None if files is None else [match.path for match in files]))
+        self.changed.set()
+
+    async def wait(self, kind: str, query: str | None = None, has: str | None = None) -> Event:
+        async with asyncio.timeout(10):
+            while True:
+                for event in self.events:
+                    if event[0] == kind and query in (None, event[1]) and (has is None or has in (event[2] or [])):
+                        return event
+                self.changed.clear()
+                await self.changed.wait()
+
+
+def test_only_the_latest_of_rapid_queries_is_completed(tmp_path: Path) -> None:
+    make(tmp_path, "src/render.rs", "src/reader.rs")
+
+    async def scenario() -> list[Event]:
+        recorder = Recorder()
+        session = SearchSession("s", [str(tmp_path)], IndexCache(), recorder)
+        await recorder.wait("completed")
+        for query in ("r", "re", "ren", "rend", "render"):
+            session.update(query)  # no await in between: each supersedes the last before it is answered
+        await recorder.wait("updated", "render", has="src/render.rs")
+        await recorder.wait("completed")
+        await session.stop()
+        return recorder.events
+
+    events = asyncio.run(scenario())
+    answered = [query for kind, query, _ in events if kind == "updated" and query]
+    assert answered == ["render"]
+    assert [kind for kind, _, _ in events].count("completed") == 2
+
+
+def test_indexing_streams_answers_before_it_completes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("server.search.index.SEGMENT_ENTRIES", 10)
+    make(tmp_path, *(f"d{d}/needle_{i}.txt" for d in range(6) for i in range(10)))
+
+    async def scenario() -> list[Event]:
+        recorder = Recorder()
+        session = SearchSession("s", [str(tmp_path)], IndexCache(), recorder)
+        session.update("needle")
+        await recorder.wait("completed")
+        await session.stop()
+        return recorder.events
+
+    events = asyncio.run(scenario())
+    sizes = [len(files or []) for kind, query, files in events if kind == "updated" and query == "needle"]
+    assert len(sizes) >= 2
+    assert sizes == sorted(sizes)
+    assert sizes[-1] == 50
+    assert events[-1][0] == "completed"
+
+
+def test_stopping_every_session_releases_them(tmp_path: Path) -> None:
+    make(tmp_path, "a.txt")
+    sent: list[tuple[str, str]] = []
+
+    async def scenario() -> None:
+        sessions = SearchSessions(IndexCache(), lambda sid, kind, query, files: sent.append((sid, kind)))
+        await sessions.start("one", [str(tmp_path)])
+        await sessions.start("two", [str(tmp_path)])
+        await sessions.aclose()
+        assert sessions.get("one") is None
+        assert sessions.get("two") is None
+
+    asyncio.run(scenario())
+
+
+def test_a_newer_claim_on_a_token_cancels_the_older(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make(tmp_path, "a.txt")
+    release = threading.Event()
+    real = oneshot.search_once
+
+    def slow(*args: Any) -> list[Match]:
+        release.wait(10)
+        return real(*args)
+
+    monkeypatch.setattr(oneshot, "search_once", slow)
+
+    async def scenario() -> tuple[list[Match], list[Match]]:
+        tokens = oneshot.CancellationTokens()
+        cache = IndexCache()
+        first = asyncio.ensure_future(oneshot.run_cancellable(cache, [str(tmp_path)], "a", tokens.claim("t")))
+        await asyncio.sleep(0.01)
+        second_event = tokens.claim("t")
+        older = await asyncio.wait_for(first, 5)  # answers at once, while its worker is still blocked
+        release.set()
+        newer = await oneshot.run_cancellable(cache, [str(tmp_path)], "a", second_event)
+        return older, newer
+
+    older, newer = asyncio.run(scenario())
+    assert older == []
+    assert [match.path for match in newer] == ["a.txt"]
+
+
+def test_cache_keeps_a_bounded_number_of_roots(tmp_path: Path) -> None:
+    cache = IndexCache(capacity=2)
+    first = cache.get(str(tmp_path / "one"))
+    assert cache.get(str(tmp_path / "one")) is first
+    cache.get(str(tmp_path / "two"))
+    cache.get(str(tmp_path / "three"))
+    assert cache.get(str(tmp_path / "one")) is not first
+
+
+def test_root_index_rebuilds_only_when_entries_change(tmp_path: Path) -> None:
+    make(tmp_path, "a.txt")
+    index = RootIndex(str(tmp_path))
+    view = index.current()
+    index.current()  # racy directories are re-read, yet nothing appeared or vanished
+    assert index.current() is view
+    make(tmp_path, "b.txt")
+    assert index.refresh() is True
+    assert index.view is not view
+    assert sorted(path for snap in index.current() for path in snap.paths) == ["a.txt", "b.txt"]

@@ -121,7 +121,17 @@ def encode(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
+class RawJson(str):
+    """A result that is already JSON text, spliced into the response as is.
+
+    For large payloads that need no escaping (fs/readFile's base64): json.dumps would scan and copy every
+    byte of them again, which costs more than producing them. The producer vouches for the text.
+    """
+
+
 def encode_result(request_id: RequestId, result: JsonValue) -> str:
+    if isinstance(result, RawJson):
+        return f'{{"id":{json.dumps(request_id, ensure_ascii=False)},"result":{result}}}'
     return encode({"id": request_id, "result": result})
 
 

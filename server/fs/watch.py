@@ -65,24 +65,31 @@ class Notifier:
         self._thread.start()
 
     def _drain(self) -> None:
-        while not self._stop.is_set():
-            try:
-                result = self._rust.watch(MAX_BATCH_MS, STEP_MS, 0, self._stop)
-            except Exception as exc:  # a Rust-side error ends this notifier; say why instead of dying silently
-                print(f"app-server: file watcher stopped: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-                return
-            if isinstance(result, str):
-                continue
-            try:
-                self._loop.call_soon_threadsafe(self._on_changes, {path for _, path in result})
-            except RuntimeError:
-                return
+        try:
+            while not self._stop.is_set():
+                try:
+                    result = self._rust.watch(MAX_BATCH_MS, STEP_MS, 0, self._stop)
+                except Exception as exc:  # a Rust-side error ends this notifier; say why, do not die silently
+                    print(f"app-server: file watcher stopped: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                    return
+                if isinstance(result, str):
+                    continue
+                try:
+                    self._loop.call_soon_threadsafe(self._on_changes, {path for _, path in result})
+                except RuntimeError:
+                    return  # the event loop is closed: nobody is left to tell
+        finally:
+            self._rust.close()
 
     def close(self) -> None:
+        """Stop without waiting: the drain thread notices within one step and releases the inotify
+        instance itself. Waiting here would cost a step per notifier merged, on every new watch."""
         self._stop.set()
+
+    def join(self) -> None:
+        """Wait until the thread has ended and the OS handles are released (for orderly shutdown)."""
         if self._thread is not threading.current_thread():
             self._thread.join(JOIN_TIMEOUT_SECONDS)
-        self._rust.close()
 
 
 Identity = tuple[int, int]
@@ -139,9 +146,13 @@ class DirectorySet:
         self._settle()
 
     def close(self) -> None:
+        """Stop every notifier and wait for their threads, so nothing outlives the owner."""
+        levels = self._levels
         self._references.clear()
         self._armed.clear()
         self._replace_levels([])
+        for level in levels:
+            level.join()
 
     def _settle(self) -> None:
         fresh = {}
@@ -201,7 +212,8 @@ class TreeWatcher:
     async def aclose(self) -> None:
         notifier, self._notifier = self._notifier, None
         if notifier is not None:
-            await asyncio.to_thread(notifier.close)
+            notifier.close()
+            await asyncio.to_thread(notifier.join)
 
     def __aiter__(self) -> AsyncIterator[set[str]]:
         return self._batches()

@@ -31,10 +31,6 @@ class FsReadFileParams(WireModel):
     path: FsPath
 
 
-class FsReadFileResponse(WireModel):
-    data_base64: str
-
-
 class FsWriteFileParams(WireModel):
     path: FsPath
     data_base64: str

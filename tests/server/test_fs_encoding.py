@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from server.fs.encoding import Base64Error, decode, encode
+from server.rpc import RawJson, encode_result
 
 UPSTREAM_MESSAGES = [
     ("!!!notb64", "Invalid symbol 33, offset 0."),
@@ -81,3 +83,12 @@ def test_decode_accepts_exactly_the_canonical_encodings(text: str) -> None:
     else:
         with pytest.raises(Base64Error, match=r"^Invalid "):
             decode(text)
+
+
+def test_a_raw_json_result_is_spliced_into_the_same_response_json_dumps_would_give() -> None:
+    """fs/readFile hands the core its result as text (server.rpc.RawJson) to skip re-escaping megabytes."""
+    text = encode(bytes(range(256)))
+    for request_id in (7, "str-id", -1):
+        raw = encode_result(request_id, RawJson('{"dataBase64":"' + text + '"}'))
+        assert raw == encode_result(request_id, {"dataBase64": text})
+        assert json.loads(raw) == {"id": request_id, "result": {"dataBase64": text}}

@@ -24,15 +24,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Build the EXEC_WRAPPER zsh fork for one target, smoke-test it and package it.",
     )
     steps = zsh.add_subparsers(dest="step", required=True, metavar="STEP")
-    for name, run, help_text in (
-        ("build", run_build, "fetch, verify, patch and compile zsh (reuses an up-to-date build)"),
-        ("smoke", run_smoke, "smoke-test the built binary (foreign targets through qemu-user)"),
-        ("package", run_package, "stage and write the deterministic tarball, .sha256 and provenance"),
-        ("all", run_all, "build, smoke and package"),
-        ("check", run_check, "run zsh's own test suite (make check) against the build"),
+    build_opts, smoke_opts, package_opts = add_build_options, add_smoke_options, add_package_options
+    for name, run, help_text, option_groups in (
+        ("build", run_build, "fetch, verify, patch and compile zsh (reuses an up-to-date build)", [build_opts]),
+        ("smoke", run_smoke, "smoke-test the built binary (foreign targets through qemu-user)", [smoke_opts]),
+        ("package", run_package, "stage and write the deterministic tarball, .sha256 and provenance", [package_opts]),
+        ("all", run_all, "build, smoke and package", [build_opts, smoke_opts, package_opts]),
+        ("check", run_check, "run zsh's own test suite (make check) against the build", []),
     ):
         parser = steps.add_parser(name, help=help_text, description=help_text)
         add_common(parser)
+        for add_options in option_groups:
+            add_options(parser)
         parser.set_defaults(run=run)
     bump = steps.add_parser(
         "bump",
@@ -50,18 +53,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
-    root = build.default_root()
     parser.add_argument(
         "--target",
         metavar="TRIPLE",
         help=f"target triple, one of: {', '.join(t.triple for t in targets.TARGETS)} (default: this machine's)",
     )
     parser.add_argument(
-        "--work-dir", type=Path, default=root / ".work", help="downloads and build trees (default: %(default)s)"
+        "--work-dir",
+        type=Path,
+        default=build.default_root() / ".work",
+        help="downloads and build trees (default: %(default)s)",
     )
-    parser.add_argument(
-        "--dist-dir", type=Path, default=root / "dist", help="where packages are written (default: %(default)s)"
-    )
+
+
+def add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", metavar="URL|PATH", help="zsh-5.9.tar.xz location tried after the mirrors")
     parser.add_argument(
         "--ncurses-source", metavar="URL|PATH", help="ncurses-6.4.tar.gz location tried after the mirrors"
@@ -69,14 +74,26 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=None, help="parallel make jobs (default: CPU count)")
     parser.add_argument("--rebuild", action="store_true", help="build even if an up-to-date build exists")
     parser.add_argument(
+        "--in-container",
+        metavar="IMAGE",
+        help="run the Linux build inside IMAGE through the docker SDK and copy the packages back",
+    )
+
+
+def add_smoke_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--install-qemu",
         action="store_true",
         help="install Debian's qemu-user-static with apt-get if a foreign target needs it (root only)",
     )
+
+
+def add_package_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--in-container",
-        metavar="IMAGE",
-        help="run the Linux build inside IMAGE through the docker SDK and copy the packages back",
+        "--dist-dir",
+        type=Path,
+        default=build.default_root() / "dist",
+        help="where packages are written (default: %(default)s)",
     )
 
 
@@ -91,7 +108,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
 
 def context(args: argparse.Namespace) -> tuple[Target, WorkDir, TargetDirs, Progress]:
     target = resolve_target(args)
-    if args.jobs is not None and args.jobs < 1:
+    if getattr(args, "jobs", None) is not None and args.jobs < 1:
         raise ReleaseError(f"--jobs must be at least 1, got {args.jobs}")
     work = build.open_work_dir(args.work_dir)
     return target, work, work.target(target), Progress(f"zsh {target.triple}")

@@ -55,7 +55,8 @@ class Subscription:
 
 
 def resolve(watch_id: str, path: str) -> Subscription:
-    """What watching `path` takes right now (blocking: it looks at the disk)."""
+    """What watching `path` takes right now. It looks at the disk, but only a few stat calls' worth, so it
+    runs on the event loop: a worker-thread hop would cost more than the work."""
     parent, name = posixpath.split(path)
     entry = posixpath.join(posixpath.realpath(parent), name) if name else "/"
     target = posixpath.realpath(path)
@@ -80,6 +81,17 @@ def resolve(watch_id: str, path: str) -> Subscription:
     )
 
 
+IndexKey = tuple[str, str]
+"""("self" | "children" | "trigger", real path): how a changed path concerns a watch."""
+
+
+def _index_keys(subscription: Subscription) -> list[IndexKey]:
+    keys = [("self", path) for path in subscription.selves] + [("trigger", path) for path in subscription.triggers]
+    if subscription.children_of is not None:
+        keys.append(("children", subscription.children_of))
+    return keys
+
+
 class WatchRegistry:
     """Watches of one connection; `aclose()` (run when the connection ends) releases every OS handle."""
 
@@ -90,6 +102,7 @@ class WatchRegistry:
         self._lock = asyncio.Lock()
         self._subscriptions: dict[str, Subscription | None] = {}
         """None while a watch is being set up: its id is taken, nothing is delivered yet."""
+        self._index: dict[IndexKey, set[str]] = {}
         self._pending: dict[str, dict[str, None]] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._last_sent: dict[str, float] = {}
@@ -111,16 +124,17 @@ class WatchRegistry:
         if watch_id in self._subscriptions:
             raise DuplicateWatchId(watch_id)
         self._subscriptions[watch_id] = None
-        subscription = await asyncio.to_thread(resolve, watch_id, path)
+        subscription = resolve(watch_id, path)
         async with self._lock:
             if self._closed or watch_id not in self._subscriptions:
                 return
-            self._subscriptions[watch_id] = subscription
+            self._set(watch_id, subscription)
             await asyncio.to_thread(self._directories.acquire, subscription.directories)
 
     async def unwatch(self, watch_id: str) -> None:
         """Delivery for `watch_id` stops before this returns; unknown ids are ignored."""
-        subscription = self._subscriptions.pop(watch_id, None)
+        subscription = self._subscriptions.get(watch_id)
+        self._set(watch_id, None)
         self._drop_pending(watch_id)
         self._last_sent.pop(watch_id, None)
         if subscription is None:
@@ -131,6 +145,7 @@ class WatchRegistry:
     async def aclose(self) -> None:
         self._closed = True
         self._subscriptions.clear()
+        self._index.clear()
         for watch_id in list(self._timers):
             self._drop_pending(watch_id)
         if self._resolver is not None:
@@ -146,15 +161,33 @@ class WatchRegistry:
         """Runs on the event loop for every batch from any notifier of this connection."""
         for real in sorted(changed):
             parent, name = posixpath.split(real)
-            for subscription in list(self._subscriptions.values()):
-                if subscription is None:
-                    continue
-                if real in subscription.selves:
-                    self._add(subscription.watch_id, subscription.path)
-                elif parent == subscription.children_of:
-                    self._add(subscription.watch_id, posixpath.join(subscription.path, name))
-                if real in subscription.triggers:
-                    self._schedule_resolve(subscription.watch_id)
+            for watch_id in self._index.get(("self", real), ()):
+                self._add(watch_id, self._path_of(watch_id))
+            for watch_id in self._index.get(("children", parent), ()):
+                self._add(watch_id, posixpath.join(self._path_of(watch_id), name))
+            for watch_id in self._index.get(("trigger", real), ()):
+                self._schedule_resolve(watch_id)
+
+    def _path_of(self, watch_id: str) -> str:
+        subscription = self._subscriptions[watch_id]
+        assert subscription is not None
+        return subscription.path
+
+    def _set(self, watch_id: str, subscription: Subscription | None) -> None:
+        """Replace a watch's subscription, keeping the lookup index (real path -> watch ids) in step."""
+        old = self._subscriptions.get(watch_id)
+        if old is not None:
+            for key in _index_keys(old):
+                ids = self._index[key]
+                ids.discard(watch_id)
+                if not ids:
+                    del self._index[key]
+        if subscription is None:
+            self._subscriptions.pop(watch_id, None)
+            return
+        self._subscriptions[watch_id] = subscription
+        for key in _index_keys(subscription):
+            self._index.setdefault(key, set()).add(watch_id)
 
     def _add(self, watch_id: str, path: str) -> None:
         self._pending.setdefault(watch_id, {})[path] = None
@@ -199,13 +232,11 @@ class WatchRegistry:
         old = self._subscriptions.get(watch_id)
         if old is None:
             return
-        new = await asyncio.to_thread(resolve, watch_id, old.path)
-        if self._subscriptions.get(watch_id) is not old:
-            return
-        self._subscriptions[watch_id] = new
+        new = resolve(watch_id, old.path)
+        self._set(watch_id, new)
         added, removed = new.directories - old.directories, old.directories - new.directories
         await asyncio.to_thread(self._update_directories, added, removed, new.directories)
-        if new.exists and not old.exists:
+        if new.exists and not old.exists and self._subscriptions.get(watch_id) is new:
             self._add(watch_id, new.path)
 
     def _update_directories(self, added: Iterable[str], removed: Iterable[str], kept: Iterable[str]) -> None:

@@ -2,7 +2,7 @@
 
 - `[features] name = true|false` in any layer (or `-c features.name=...`) sets a flag; unset flags take
   the table's default.
-- Removed flags are kept only so old configs still parse: setting them changes nothing.
+- Some flags (mostly removed ones) are pinned to their default: kept only so old configs still parse.
 - Deprecated flags still work but each one set earns a `configWarning`, so users move off them.
 - Renamed flags go through ALIASES to their current name. `guardian_approval` is special: besides being
   a flag, setting it to true in a layer that does not also set `approvals_reviewer` makes that layer's
@@ -22,8 +22,34 @@ from server.config.feature_table import ROWS, BetaCopy
 ALIASES: dict[str, str] = {}
 """Legacy flag name -> current name (upstream 0.163 has kept every name it ever shipped as a row)."""
 
-FORCED_OFF = frozenset({"transcript_v2"})
-"""Deprecated flags upstream reports disabled whatever the config says (measured)."""
+PINNED = frozenset(
+    {
+        "transcript_v2",
+        "undo",
+        "unified_exec",
+        "shell_zsh_fork",
+        "unified_exec_zsh_fork",
+        "js_repl",
+        "js_repl_tools_only",
+        "terminal_resize_reflow",
+        "apply_patch_freeform",
+        "apps_mcp_path_override",
+        "tool_search",
+        "tool_search_always_defer_mcp_tools",
+        "plugin_hooks",
+        "resize_all_images",
+        "item_ids",
+        "skill_env_var_dependency_prompt",
+        "personality",
+        "remote_control",
+        "image_detail_original",
+        "tui_app_server",
+        "remote_compaction_v2",
+    }
+)
+"""Flags upstream reports at their default whatever the config says. Measured, not derived from the
+stage: upstream was given every flag flipped and these stayed put (most are removed flags, but other
+removed flags such as `elevated_windows_sandbox` still follow the config)."""
 
 RUNTIME_SETTABLE = frozenset(DEFAULT_CONFIG["features"])
 """Flags `experimentalFeature/enablement/set` may change: exactly the ones upstream's typed features
@@ -62,10 +88,8 @@ def is_enabled(config: Config, name: str) -> bool:
     feature = FEATURES.get(canonical(name))
     if feature is None:
         return False
-    if feature.stage == "removed":
+    if feature.name in PINNED:
         return feature.default
-    if feature.name in FORCED_OFF:
-        return False
     value = configured(config, feature.name)
     if value is None:
         value = config.runtime_features.get(feature.name)

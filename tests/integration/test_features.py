@@ -56,11 +56,16 @@ def test_config_and_session_flags_enable_and_disable(app_server_factory: AppServ
     assert client.request("config/read", {})["config"]["features"]["plugins"] is False
 
 
-def test_removed_flags_keep_their_default_whatever_the_config(app_server_factory: AppServerFactory) -> None:
-    client = app_server_factory(config_toml="[features]\nundo = true\nitem_ids = false\n")
+def test_pinned_flags_keep_their_default_whatever_the_config(app_server_factory: AppServerFactory) -> None:
+    client = app_server_factory(
+        config_toml="[features]\nundo = true\nitem_ids = false\nunified_exec = false\nelevated_windows_sandbox = true\n"
+    )
     features = by_name(client)
     assert (features["undo"]["stage"], features["undo"]["enabled"]) == ("removed", False)
     assert (features["item_ids"]["stage"], features["item_ids"]["enabled"]) == ("removed", True)
+    assert (features["unified_exec"]["stage"], features["unified_exec"]["enabled"]) == ("stable", True)
+    sandbox = features["elevated_windows_sandbox"]
+    assert (sandbox["stage"], sandbox["enabled"]) == ("removed", True)
 
 
 def test_deprecated_flags_still_work_and_warn(app_server_factory: AppServerFactory, app_server_kind: str) -> None:

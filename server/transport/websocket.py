@@ -93,7 +93,8 @@ class HandshakeGate:
             return _response(http.HTTPStatus.FORBIDDEN)
         path = request.path.partition("?")[0]
         if path in HEALTH_PATHS:
-            if request.method not in HEALTH_METHODS:
+            # Older websockets releases (the floor is 13) had no Request.method and refused non-GET themselves.
+            if getattr(request, "method", "GET") not in HEALTH_METHODS:
                 return _response(http.HTTPStatus.METHOD_NOT_ALLOWED, extra={"Allow": "GET,HEAD"})
             return _response(http.HTTPStatus.OK)
         if not _is_upgrade(headers):

@@ -223,3 +223,13 @@ ROWS: tuple[tuple[str, str, bool, BetaCopy | None], ...] = (
     ("use_agent_identity", "underDevelopment", False, None),
     ("workspace_dependencies", "stable", True, None),
 )
+
+ALIASES: dict[str, str] = {
+    "connectors": "apps",
+    "collab": "multi_agent",
+    "web_search": "web_search_request",
+    "enable_experimental_windows_sandbox": "experimental_windows_sandbox",
+    "memory_tool": "memories",
+}
+"""Legacy flag name -> current name. Measured: upstream accepts these under `[features]` (no unknown-key
+warning) and setting one moves the current flag; other old names it reports as unrecognized."""

@@ -17,10 +17,7 @@ from typing import Any
 
 from server.config import Config
 from server.config.defaults import DEFAULT_CONFIG
-from server.config.feature_table import ROWS, BetaCopy
-
-ALIASES: dict[str, str] = {}
-"""Legacy flag name -> current name (upstream 0.163 has kept every name it ever shipped as a row)."""
+from server.config.feature_table import ALIASES, ROWS, BetaCopy
 
 PINNED = frozenset(
     {

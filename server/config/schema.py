@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.config.defaults import DEFAULT_CONFIG, PROFILE_KEYS
+from server.config.feature_table import ALIASES as FEATURE_ALIASES
 from server.config.feature_table import ROWS
 
 Check = Callable[[Any], str | None]
@@ -114,7 +115,7 @@ REPORTED_AS: dict[str, str] = {"features.*": "features"}
 """upstream deserialises `[features]` as one map, so its errors name the table, not the flag."""
 
 FEATURE_STRUCT_FIELDS = frozenset(DEFAULT_CONFIG["features"]) | {"network_proxy"}
-KNOWN_FEATURES = frozenset(row[0] for row in ROWS) | FEATURE_STRUCT_FIELDS
+KNOWN_FEATURES = frozenset(row[0] for row in ROWS) | FEATURE_STRUCT_FIELDS | frozenset(FEATURE_ALIASES)
 UNTYPED_FEATURES = frozenset({"network_proxy"})
 """Feature keys that also take a table (`[features.network_proxy]`)."""
 

@@ -113,3 +113,14 @@ def test_config_outranks_runtime_enablement(app_server_factory: AppServerFactory
         "enablement": {"memories": False}
     }
     assert by_name(client)["memories"]["enabled"] is True
+
+
+def test_legacy_flag_names_move_the_current_flag(app_server_factory: AppServerFactory) -> None:
+    client = app_server_factory(config_toml="[features]\nmemory_tool = true\nconnectors = false\nnot_a_flag = true\n")
+    features = by_name(client)
+    assert (features["memories"]["enabled"], features["apps"]["enabled"]) == (True, False)
+    assert "memory_tool" not in features
+    warning = client.wait_for("configWarning", where=lambda params: "unrecognized" in params["summary"])
+    assert "`features.not_a_flag` is ignored." in warning["summary"]
+    assert "memory_tool" not in warning["summary"]
+    assert "connectors" not in warning["summary"]

@@ -38,13 +38,15 @@ exec "$path" "$@"
 
 @dataclass(frozen=True)
 class Check:
+    """One check's outcome, as printed and recorded in smoke.json and the provenance."""
+
     name: str
     status: Status
     detail: str = ""
 
 
 class CheckFailed(Exception):
-    pass
+    """A check ran and the binary misbehaved; the message says how."""
 
 
 def runner(target: Target) -> list[str] | None:

@@ -31,8 +31,6 @@ from server.config.schema import type_problems, unknown_keys
 from server.protocol.errors import InvalidRequest
 from server.session import ServerContext
 
-MISSING: Any = object()
-
 
 @dataclass(frozen=True)
 class ConfigProblem:
@@ -95,14 +93,6 @@ class Config:
     def applied(self) -> list[Layer]:
         """The layers whose values count, highest first (a listed-but-disabled layer does not)."""
         return [layer for layer in self.layers if layer.disabled_reason is None]
-
-    def layer(self, source_type: str) -> Layer | None:
-        return next((layer for layer in self.layers if layer.source["type"] == source_type), None)
-
-    @property
-    def user_layer(self) -> Layer:
-        """The writable layer: `$CODEX_HOME/config.toml`."""
-        return next(layer for layer in self.layers if layer.source["type"] == "user" and not layer.source["profile"])
 
     def origin_of(self, key: tuple[str, ...]) -> Layer | None:
         """The highest layer that sets `key` (or a table above it)."""

@@ -77,6 +77,7 @@ def one_build(target: Target, label: str, *, zig_cache: Path | None = None, tool
     figures = {
         "total_s": round(sum(record["timings"].values()), 1),
         "steps_s": {step: round(seconds, 1) for step, seconds in record["timings"].items()},
+        "stripped_sha256": record["zsh_sha256"],
         "stripped_bytes": record["zsh_size"],
         "unstripped_bytes": record["debug_size"],
         "tarball_bytes": tarball.stat().st_size,
@@ -100,6 +101,8 @@ def run() -> dict[str, Any]:
             with tempfile.TemporaryDirectory(dir=SCRATCH, prefix="zig-cache-") as empty_cache:
                 result["cold"] = one_build(target, f"{target.triple}-cold", zig_cache=Path(empty_cache))
         result["warm"] = one_build(target, f"{target.triple}-warm")
+        if cold:
+            result["cold_and_warm_identical"] = result["cold"]["stripped_sha256"] == result["warm"]["stripped_sha256"]
         figures["targets"][target.triple] = result
     host = build.host_target()
     if host.system == "Linux" and shutil.which("gcc"):

@@ -1,11 +1,13 @@
 """`--in-container IMAGE`: the Linux build inside a container through the docker SDK.
 
-Needs a running container engine, so it runs only in its own session (`nox -s zsh-container`, which sets
-ZSH_CONTAINER_IMAGE); there a missing engine or SDK is a failure that says why, not a skip.
+The build needs a running container engine, so it runs only in its own session (`nox -s zsh-container`, which
+sets ZSH_CONTAINER_IMAGE); there a missing engine or SDK is a failure that says why, not a skip. What gets
+shipped into the container is checked everywhere.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -15,13 +17,23 @@ from pathlib import Path
 import pytest
 
 from release.cli import ReleaseError
-from release.zsh import smoke
+from release.zsh import build, smoke
 
 IMAGE = os.environ.get("ZSH_CONTAINER_IMAGE")
 
-pytestmark = pytest.mark.skipif(not IMAGE, reason="container build runs in `nox -s zsh-container` only")
+needs_engine = pytest.mark.skipif(not IMAGE, reason="container build runs in `nox -s zsh-container` only")
 
 
+def test_checkout_archive_ships_the_sources_without_build_outputs() -> None:
+    from release.toolchains import container
+
+    with tarfile.open(fileobj=io.BytesIO(container.checkout_archive(build.default_root()))) as tar:
+        names = set(tar.getnames())
+    assert {"src/pyproject.toml", "src/release/zsh/exec-wrapper.patch", "src/release/zsh/source.json"} <= names
+    assert not any(name.split("/")[1] in {".work", ".cache", "dist", ".git"} for name in names)
+
+
+@needs_engine
 def test_container_build_packages_a_static_zsh(tmp_path: Path) -> None:
     from release.toolchains import container
 

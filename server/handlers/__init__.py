@@ -18,6 +18,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "server.handlers.account",
     "server.handlers.search",
     "server.handlers.threads",
+    "server.handlers.realtime",
 )
 
 

@@ -92,7 +92,7 @@ async def read_plugin(session: Session, params: PluginReadParams) -> dict[str, A
         raise InvalidRequest("plugins feature is disabled")
     marketplace = local_marketplace("plugin/read", params)
     entry = marketplace.entry(params.plugin_name)
-    return {"plugin": await asyncio.to_thread(detail, server, config, marketplace, entry)}
+    return {"plugin": await asyncio.to_thread(detail, server, config, marketplace, entry, product(server))}
 
 
 @method("plugin/install", PluginInstallParams)

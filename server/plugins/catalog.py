@@ -64,7 +64,9 @@ def marketplace_view(
     }
 
 
-def detail(server: ServerContext, config: Config, marketplace: Marketplace, entry: Entry) -> dict[str, Any]:
+def detail(
+    server: ServerContext, config: Config, marketplace: Marketplace, entry: Entry, product: str
+) -> dict[str, Any]:
     manifest = read_manifest(entry.path)
     return {
         "marketplaceName": marketplace.name,
@@ -72,7 +74,7 @@ def detail(server: ServerContext, config: Config, marketplace: Marketplace, entr
         "summary": summary(server, config, marketplace, entry),
         "shareUrl": None,
         "description": manifest.description,
-        "skills": manifest.skills(entry.name),
+        "skills": manifest.skills(entry.name, product),
         "onboardingSkill": None,
         "hooks": [],
         "apps": [],

@@ -78,8 +78,11 @@ class Manifest:
             "screenshotUrls": [],
         }
 
-    def skills(self, plugin_name: str) -> list[dict[str, Any]]:
-        """`skills/<dir>/SKILL.md` entries, named `<plugin>:<skill>` as upstream lists them."""
+    def skills(self, plugin_name: str, product: str) -> list[dict[str, Any]]:
+        """`skills/<dir>/SKILL.md` entries, named `<plugin>:<skill>` as upstream lists them.
+
+        A skill whose front matter names `products` is only offered to sessions of those products.
+        """
         relative = self.text("skills") or "./skills/"
         root = self.directory / relative
         if not root.is_dir():
@@ -87,6 +90,9 @@ class Manifest:
         found = []
         for skill_file in sorted(root.glob("*/SKILL.md")):
             front = front_matter(skill_file)
+            products = front.get("products")
+            if isinstance(products, list) and products and product not in products:
+                continue
             name = front.get("name") if isinstance(front.get("name"), str) else skill_file.parent.name
             description = front.get("description")
             found.append(

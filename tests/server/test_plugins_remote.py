@@ -1,4 +1,4 @@
-"""Remote plugin state sync against the backend stand-in, and product filtering by session source."""
+"""Remote plugin state sync against the backend stand-in, and plugin/skill filtering by session source."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from fixtures.plugin_backend import PluginBackend
 from server.plugins.catalog import offered_to
+from server.plugins.manifest import read_manifest
 from server.plugins.marketplace import Entry
 from server.plugins.remote import sync
 from server.protocol.errors import InternalError
@@ -61,3 +62,13 @@ def test_unreachable_backend_is_an_internal_error(tmp_path: Path) -> None:
 def test_products_filter_by_session_source(products: tuple[str, ...], product: str, offered: bool) -> None:
     entry = Entry(name="p", path=Path("/p"), products=products)
     assert offered_to(entry, product) is offered
+
+
+def test_skills_naming_other_products_are_hidden(tmp_path: Path) -> None:
+    for name, products in (("everywhere", None), ("codex-only", ["codex"]), ("chatgpt-only", ["chatgpt"])):
+        skill = tmp_path / "skills" / name
+        skill.mkdir(parents=True)
+        extra = f"products: {json.dumps(products)}\n" if products else ""
+        (skill / "SKILL.md").write_text(f"---\nname: {name}\ndescription: d\n{extra}---\n")
+    names = [skill["name"] for skill in read_manifest(tmp_path).skills("p", "codex")]
+    assert names == ["p:codex-only", "p:everywhere"]

@@ -16,6 +16,7 @@ import pytest
 
 from harness import Client, RpcResponseError
 from harness.pytest_plugin import AppServerFactory
+from harness.websocket_server import WebSocketServer
 
 QUIET_SECONDS = 0.8
 """How long "nothing arrives" is watched for; four times upstream's ~200 ms debounce."""
@@ -341,3 +342,24 @@ def test_disconnecting_with_active_watches_exits_cleanly(app_server: Client, tmp
     (tmp_path / "pending-change").write_bytes(b"")
     app_server.close_stdin()
     assert app_server.wait_exit() == 0
+
+
+def test_a_disconnect_releases_that_connections_watches_only(
+    ws_server_factory: Callable[..., WebSocketServer], tmp_path: Path
+) -> None:
+    """Over websocket one process serves several connections, so a disconnect can be observed from outside:
+    the leaving connection's inotify watches go away while the other connection's watch keeps working."""
+    server = ws_server_factory()
+    pid = server.process.pid
+    staying, leaving = server.connect(), server.connect()
+    (tmp_path / "kept").mkdir()
+    watch(staying, tmp_path / "kept", "kept")
+    baseline = inotify_watches(pid)
+    for index in range(6):
+        (tmp_path / f"gone{index}").mkdir()
+        watch(leaving, tmp_path / f"gone{index}", f"gone{index}")
+    assert inotify_watches(pid) > baseline
+    leaving.close()
+    assert settles_to(lambda: inotify_watches(pid), baseline)
+    (tmp_path / "kept" / "after-disconnect").write_bytes(b"")
+    staying.wait_for("fs/changed", watchId="kept", where=mentioning(tmp_path / "kept" / "after-disconnect"))

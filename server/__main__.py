@@ -204,6 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.max_in_flight < 1:
             raise UsageError("--max-in-flight must be at least 1")
+        for override in args.config:
+            if "=" not in override:
+                raise UsageError(f"error parsing -c overrides: Invalid override (missing '='): {override}")
         home = codex_home(os.environ)
         if args.listen in ("stdio://", "stdio"):
             return serve_stdio(args, home)

@@ -347,3 +347,10 @@ def test_deprecated_openai_base_url_variable(app_server_factory: AppServerFactor
         warning = client.wait_for("configWarning", where=lambda params: "OPENAI_BASE_URL" in params["summary"])
         assert "openai_base_url" in warning["summary"]
     assert client.request("config/read", {})["config"]["openai_base_url"] is None
+
+
+def test_override_without_equals_stops_the_server(app_server_factory: AppServerFactory) -> None:
+    client = app_server_factory(args=["-c", "foo"], initialize=False)
+    client.close_stdin()
+    assert client.wait_exit() != 0  # upstream 1, ours 2 (our usage errors); the message is the contract
+    assert any("Invalid override (missing '='): foo" in line for line in client.stderr)

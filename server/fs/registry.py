@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import posixpath
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -129,7 +130,11 @@ class WatchRegistry:
             if self._closed or watch_id not in self._subscriptions:
                 return
             self._set(watch_id, subscription)
-            await asyncio.to_thread(self._directories.acquire, subscription.directories)
+            try:
+                await asyncio.to_thread(self._directories.acquire, subscription.directories)
+            except BaseException:
+                self._set(watch_id, None)
+                raise
 
     async def unwatch(self, watch_id: str) -> None:
         """Delivery for `watch_id` stops before this returns; unknown ids are ignored."""
@@ -223,7 +228,10 @@ class WatchRegistry:
             batch, self._to_resolve = self._to_resolve, set()
             async with self._lock:
                 for watch_id in batch:
-                    await self._resolve_again(watch_id)
+                    try:
+                        await self._resolve_again(watch_id)
+                    except OSError as exc:  # e.g. the inotify watch limit: keep the others going, say why
+                        print(f"app-server: cannot follow watch {watch_id!r}: {exc}", file=sys.stderr, flush=True)
 
     async def _resolve_again(self, watch_id: str) -> None:
         """Follow a target that appeared, vanished or was replaced: re-derive its directories, watch new

@@ -41,12 +41,16 @@ MAX_BATCH_MS = 50
 JOIN_TIMEOUT_SECONDS = 2.0
 """A drain thread notices its stop flag within one step; this bounds the wait if something is stuck."""
 
+NOTIFIER_ATTEMPTS = 3
+"""Directories deleted between our check and notify's registration make creation fail; retry this often."""
+
 OnChanges = Callable[[set[str]], None]
 
 
 class Notifier:
     """One RustNotify over a fixed set of paths, drained by one daemon thread into `on_changes` (called on
-    `loop`). Creating it blocks (one inotify_add_watch per path); so does `close()` (joins the thread)."""
+    `loop`). Creating it blocks (one inotify_add_watch per path) and raises FileNotFoundError if a path
+    is gone; `join()` blocks until the thread has released everything."""
 
     def __init__(
         self,
@@ -187,8 +191,14 @@ class DirectorySet:
             level.close()
 
     def _notifier(self, directories: Iterable[str]) -> Notifier:
-        existing = [directory for directory in directories if os.path.isdir(directory)]
-        return Notifier(existing, self._on_changes, self._loop)
+        """A notifier over those of `directories` that still exist (one may vanish while we look)."""
+        wanted = list(directories)
+        for _ in range(NOTIFIER_ATTEMPTS - 1):
+            try:
+                return Notifier([d for d in wanted if os.path.isdir(d)], self._on_changes, self._loop)
+            except FileNotFoundError:
+                continue
+        return Notifier([d for d in wanted if os.path.isdir(d)], self._on_changes, self._loop)
 
 
 class TreeWatcher:

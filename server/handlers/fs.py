@@ -123,6 +123,8 @@ async def watch(session: Session, params: FsWatchParams) -> FsWatchResponse:
         await _registry(session).watch(params.watch_id, params.path)
     except DuplicateWatchId:
         raise InvalidRequest(f"watchId already exists: {params.watch_id}") from None
+    except OSError as exc:  # the OS refused a watch (e.g. the inotify limit): its message, upstream's code
+        raise os_error(exc) from None
     return FsWatchResponse(path=params.path)
 
 

@@ -16,6 +16,7 @@ check, a directory whose mtime is that recent is re-read on the next refresh unt
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -100,16 +101,18 @@ class Tree:
             except OSError:
                 st = None
             if st is None or (st.st_dev, st.st_ino) != node.key:
-                changed = True
-                self._drop(rel)
-                if st is not None and rel == "":
+                changed = True  # gone, or now another directory (a renamed-over dir, a retargeted symlink)
+                if rel == "":
                     self.walk_all()
+                    return True
+                self._drop(rel)
+                if st is not None and stat.S_ISDIR(st.st_mode):
+                    self._rewalk(rel, node.inherited, node.chain)
                 continue
             if node.ignore_stamp and _ignore_stamp(path, ignore_files(node.inherited.in_git)) != node.ignore_stamp:
                 changed = True
                 self._drop(rel)
-                for _ in self._walk_from(rel, node.inherited, node.chain):
-                    pass
+                self._rewalk(rel, node.inherited, node.chain)
             elif node.racy or st.st_mtime_ns != node.mtime_ns:
                 changed |= self._reread(node)
         return changed
@@ -185,8 +188,7 @@ class Tree:
             return True
         if fresh.ignore_stamp != old.ignore_stamp:
             self._drop(old.rel)  # its ignore files came or went: every rule below may have changed
-            for _ in self._walk_from(old.rel, old.inherited, old.chain):
-                pass
+            self._rewalk(old.rel, old.inherited, old.chain)
             return True
         self.nodes[old.rel] = fresh
         changed = set(fresh.files) != set(old.files) or set(fresh.dirs) != set(old.dirs)
@@ -196,9 +198,12 @@ class Tree:
                 self._drop(join(old.rel, name))
         below = (*fresh.chain, fresh.key)
         for name in set(fresh.dirs) - set(old.dirs):
-            for _ in self._walk_from(join(old.rel, name), fresh.rules, below):
-                pass
+            self._rewalk(join(old.rel, name), fresh.rules, below)
         return changed
+
+    def _rewalk(self, rel: str, stack: RuleStack, chain: tuple[DirKey, ...]) -> None:
+        for _ in self._walk_from(rel, stack, chain):
+            pass
 
     def _drop(self, rel: str) -> None:
         """Forget a directory and everything under it."""

@@ -126,3 +126,29 @@ def test_a_quiet_tree_refreshes_without_changes(tmp_path: Path) -> None:
     tree = Tree(str(tmp_path))
     tree.walk_all()
     assert tree.refresh() is False
+
+
+def test_refresh_follows_a_retargeted_directory_symlink(tmp_path: Path) -> None:
+    make(tmp_path, "old/before.txt", "new/after.txt")
+    os.symlink(tmp_path / "old", tmp_path / "current")
+    tree = Tree(str(tmp_path))
+    tree.walk_all()
+    assert "current/before.txt" in {path for path, _, _ in tree.entries()}
+    os.symlink(tmp_path / "new", tmp_path / "next")
+    os.replace(tmp_path / "next", tmp_path / "current")
+    assert tree.refresh() is True
+    found = {path for path, _, _ in tree.entries()}
+    assert "current/after.txt" in found
+    assert "current/before.txt" not in found
+
+
+def test_refresh_rewalks_a_directory_replaced_under_the_same_name(tmp_path: Path) -> None:
+    make(tmp_path, "pkg/sub/one.txt", "staging/sub/two.txt")
+    tree = Tree(str(tmp_path))
+    tree.walk_all()
+    os.rename(tmp_path / "pkg" / "sub", tmp_path / "gone_sub")
+    os.rename(tmp_path / "staging" / "sub", tmp_path / "pkg" / "sub")
+    assert tree.refresh() is True
+    found = {path for path, _, _ in tree.entries()}
+    assert {"pkg/sub/two.txt", "gone_sub/one.txt"} <= found
+    assert "pkg/sub/one.txt" not in found

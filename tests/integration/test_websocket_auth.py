@@ -156,6 +156,30 @@ def test_an_authorization_header_that_is_not_a_bearer_token_is_401(
     assert handshake(capability_server.url, headers) == (401, b"invalid authorization header")
 
 
+def test_two_authorization_headers_are_refused(
+    capability_server: WebSocketServer, capability: str, app_server_kind: str
+) -> None:
+    headers = [("Authorization", f"Bearer {capability}"), ("Authorization", "Bearer wrong")]
+    if app_server_kind == "python":
+        # Which of two credentials counts is where proxies and servers disagree; we accept neither.
+        assert handshake(capability_server.url, headers) == (401, b"invalid authorization header")
+    else:
+        # Upstream 0.163 reads only the first Authorization header (here the right token) and ignores the rest.
+        assert handshake(capability_server.url, headers) == (101, b"")
+
+
+def test_tokens_never_reach_the_log(capability_server: WebSocketServer, capability: str) -> None:
+    attempted = "attempted-" + secrets.token_hex(16)
+    assert handshake(capability_server.url, bearer(attempted))[0] == 401
+    with raw_client(capability_server.url, capability) as ws:
+        ws.send("{not json")
+        assert metadata_works(ws, 1)
+    capability_server.stop()
+    log = "\n".join(capability_server.stderr)
+    assert attempted not in log
+    assert capability not in log
+
+
 def test_a_token_in_the_query_string_is_not_accepted(capability_server: WebSocketServer, capability: str) -> None:
     assert handshake(f"{capability_server.url}/?token={capability}") == (401, b"missing websocket bearer token")
 

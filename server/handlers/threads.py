@@ -22,6 +22,7 @@ from server.protocol.threads import (
     TurnStartParams,
 )
 from server.session import ServerContext, Session
+from server.threads import dynamic_tools
 from server.threads import fork as forking
 from server.threads.engine import ModelTarget, TurnEngine
 from server.threads.store import Thread, ThreadSettings, ThreadStore
@@ -98,6 +99,7 @@ def settings_from(session: Session, params: ThreadSettingsParams, base: ThreadSe
         sandbox=params.sandbox
         if isinstance(params.sandbox, dict)
         else (base.sandbox if base else ThreadSettings("", "").sandbox),
+        dynamic_tools=list(base.dynamic_tools) if base else [],
     )
 
 
@@ -131,6 +133,7 @@ def originator(session: Session) -> str:
 @method("thread/start", ThreadStartParams)
 async def thread_start(session: Session, params: ThreadStartParams) -> dict[str, Any]:
     settings = settings_from(session, params)
+    settings.dynamic_tools = dynamic_tools.to_wire(dynamic_tools.parse_dynamic_tools(params.dynamic_tools))
     thread = await asyncio.to_thread(
         store(session.server).create,
         settings,

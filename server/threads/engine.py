@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.protocol.errors import InvalidRequest
 from server.threads import prompts
+from server.threads.dynamic_tools import DynamicTool, model_output, parse_dynamic_tools
 from server.threads.git import git_info
 from server.threads.rollout import Json
 from server.threads.shell import CommandResult, run_command
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 MAX_TOOL_ROUNDS = 32
 """Model round trips in one turn before we stop it: a model that calls tools forever must not spin."""
 APPROVAL_REQUEST = "item/commandExecution/requestApproval"
+DYNAMIC_TOOL_REQUEST = "item/tool/call"
 APPROVED = frozenset({"accept", "acceptForSession"})
 
 
@@ -212,11 +214,12 @@ class TurnEngine:
 
     def _request_body(self, thread: Thread) -> Json:
         history = [entry["item"] for entry in thread.model_history]
+        visible = [tool.spec() for tool in parse_dynamic_tools(thread.settings.dynamic_tools) if not tool.deferred]
         return {
             "model": thread.settings.model,
             "instructions": prompts.BASE_INSTRUCTIONS,
             "input": [prompts.environment_context(thread.settings.cwd), *history],
-            "tools": [prompts.SHELL_TOOL],
+            "tools": [prompts.SHELL_TOOL, *visible],
             "tool_choice": "auto",
             "parallel_tool_calls": False,
             "store": False,
@@ -260,9 +263,17 @@ class TurnEngine:
             }
         )
 
-    async def _run_tool_call(self, thread: Thread, active: ActiveTurn, call: Json) -> str:
-        if call.get("name") != "shell":
-            return f"unknown tool: {call.get('name')}"
+    async def _run_tool_call(self, thread: Thread, active: ActiveTurn, call: Json) -> Any:
+        """Run one function call from the model; returns the function_call_output's `output`."""
+        name = str(call.get("name", ""))
+        if name != "shell":
+            tools = parse_dynamic_tools(thread.settings.dynamic_tools)
+            tool = next((t for t in tools if t.model_name == name), None) or next(
+                (t for t in tools if t.name == name), None
+            )
+            if tool is None:
+                return f"unsupported call: {name}"
+            return await self._dynamic_call(thread, active, tool, call)
         try:
             arguments = json.loads(call.get("arguments") or "{}")
             argv = [str(part) for part in arguments["command"]]
@@ -276,6 +287,56 @@ class TurnEngine:
             thread, active, argv, shlex.join(argv), cwd, timeout if isinstance(timeout, int) else None, "agent"
         )
         return told
+
+    async def _dynamic_call(self, thread: Thread, active: ActiveTurn, tool: DynamicTool, call: Json) -> Any:
+        """Forward a call to the client (`item/tool/call`) and return what the model gets back."""
+        turn_id = active.turn["id"]
+        try:
+            arguments = json.loads(call.get("arguments") or "{}")
+        except ValueError:
+            arguments = call.get("arguments")
+        item: Json = {
+            "type": "dynamicToolCall",
+            "id": call["call_id"],
+            "namespace": tool.namespace,
+            "tool": tool.name,
+            "arguments": arguments,
+            "status": "inProgress",
+            "contentItems": None,
+            "success": None,
+            "durationMs": None,
+        }
+        self._item_started(thread, turn_id, item)
+        started = time.monotonic()
+        params = {
+            "threadId": thread.id,
+            "turnId": turn_id,
+            "callId": call["call_id"],
+            "namespace": tool.namespace,
+            "tool": tool.name,
+            "arguments": arguments,
+        }
+        answer: Any = None
+        for session in list(thread.subscribers):
+            try:
+                answer = await session.request(DYNAMIC_TOOL_REQUEST, params)
+            except Exception as exc:  # the client failed the call: the model is told, the turn goes on
+                answer = {"contentItems": [{"type": "inputText", "text": f"tool call failed: {exc}"}], "success": False}
+            break
+        output, success = model_output(answer)
+        content = answer.get("contentItems") if isinstance(answer, dict) else None
+        self._item_completed(
+            thread,
+            turn_id,
+            {
+                **item,
+                "status": "completed" if success else "failed",
+                "contentItems": content,
+                "success": success,
+                "durationMs": int((time.monotonic() - started) * 1000),
+            },
+        )
+        return output
 
     async def _approved(self, thread: Thread, active: ActiveTurn, item: Json) -> bool:
         """Ask the client unless the approval policy is `never`; any failure to answer counts as no."""

@@ -58,6 +58,8 @@ class ThreadSettings:
     approval_policy: Any = "on-request"
     approvals_reviewer: str = "user"
     sandbox: Json = field(default_factory=lambda: {"type": "readOnly", "networkAccess": False})
+    dynamic_tools: list[Json] = field(default_factory=list)
+    """Client-implemented tools (thread/start `dynamicTools`), in the client's wire shape."""
 
 
 @dataclass(eq=False)

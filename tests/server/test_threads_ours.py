@@ -14,6 +14,7 @@ import pytest
 from fixtures.responses_api import ResponsesApiStub, function_call, text_reply
 from harness import Client
 from harness.pytest_plugin import AppServerFactory
+from tests.integration.test_dynamic_tools import NAMESPACE, start
 from tests.integration.test_threads import new_thread, run_turn
 
 
@@ -119,3 +120,19 @@ def test_a_torn_last_rollout_line_is_tolerated_on_resume(
     resumed = second.request("thread/resume", {"threadId": thread["id"]})["thread"]
     assert [t["status"] for t in resumed["turns"]] == ["completed"]
     assert any("torn line" in line for line in second.stderr)
+
+
+def test_deferred_tool_stays_callable(
+    app_server_factory: AppServerFactory, model: ResponsesApiStub, tmp_path: Path
+) -> None:
+    """Upstream reaches deferred tools only from its JavaScript code-mode runtime ("unsupported call" when
+    the model names one directly); ours offers no code mode, so the model may call it by namespaced name."""
+    client, thread_id = start(app_server_factory, model, tmp_path, [NAMESPACE])
+    client.respond_to("item/tool/call", {"contentItems": [{"type": "inputText", "text": "HIDDEN-OK"}], "success": True})
+    model.enqueue(function_call("extras__hidden_lookup", {"key": "k"}, call_id="call_h"), text_reply("done"))
+    turn = run_turn(client, thread_id, "use the hidden tool")
+    item = client.wait_for("item/completed", turnId=turn["id"], **{"item.type": "dynamicToolCall"})["item"]
+    assert item["tool"] == "hidden_lookup"
+    assert item["namespace"] == "extras"
+    outputs = [i for i in model.wait_for_posts(2)[-1].body["input"] if i.get("type") == "function_call_output"]
+    assert [o["output"] for o in outputs] == ["HIDDEN-OK"]

@@ -49,9 +49,13 @@ def local_marketplace(method_name: str, params: PluginReadParams) -> Marketplace
     if (params.marketplace_path is None) == (params.remote_marketplace_name is None):
         raise InvalidRequest(f"{method_name} requires exactly one of marketplacePath or remoteMarketplaceName")
     if params.marketplace_path is None:
-        raise InvalidRequest(f"read remote plugin details: {REMOTE_AUTH_REQUIRED}")
+        during = " before install" if method_name == "plugin/install" else ""
+        raise InvalidRequest(f"read remote plugin details{during}: {REMOTE_AUTH_REQUIRED}")
+    path = Path(params.marketplace_path)
+    if not path.exists():
+        raise InvalidRequest(f"marketplace file `{path}` does not exist")
     try:
-        return load_marketplace(Path(params.marketplace_path))
+        return load_marketplace(path)
     except MarketplaceError as exc:
         raise InvalidRequest(str(exc)) from None
 
@@ -113,6 +117,8 @@ async def uninstall_plugin(session: Session, params: PluginUninstallParams) -> d
     server = session.server
     parts = store.split_plugin_id(params.plugin_id)
     if parts is None:
+        if "@" in params.plugin_id:
+            raise InvalidRequest("invalid remote plugin id")
         raise InvalidRequest(f"resolve remote plugin before uninstall: {REMOTE_AUTH_REQUIRED}")
     if params.force_remote_sync:
         config = effective_config(server)

@@ -27,9 +27,10 @@ def plugin_id(plugin_name: str, marketplace_name: str) -> str:
 
 
 def split_plugin_id(value: str) -> tuple[str, str] | None:
-    """`name@marketplace` -> (name, marketplace); None for a remote id (no marketplace part)."""
-    name, sep, marketplace = value.rpartition("@")
-    return (name, marketplace) if sep and name and marketplace else None
+    """`name@marketplace` -> (name, marketplace); None for anything else, which upstream takes for a
+    remote plugin id."""
+    name, sep, marketplace = value.partition("@")
+    return (name, marketplace) if sep and name and marketplace and "@" not in marketplace else None
 
 
 def cache_root(server: ServerContext) -> Path:

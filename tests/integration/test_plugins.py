@@ -124,6 +124,14 @@ def test_read_returns_the_plugin_with_its_skills(app_server_factory: AppServerFa
     [
         ({"pluginName": "alpha"}, "plugin/read requires exactly one of marketplacePath or remoteMarketplaceName"),
         ({"pluginName": "nope", "marketplacePath": "MP"}, "plugin `nope` was not found in marketplace `acc-good`"),
+        (
+            {"pluginName": "x", "marketplacePath": "/nonexistent/marketplace.json"},
+            "marketplace file `/nonexistent/marketplace.json` does not exist",
+        ),
+        (
+            {"pluginName": "x", "remoteMarketplaceName": "openai-curated-remote"},
+            "read remote plugin details: chatgpt authentication required for remote plugin catalog",
+        ),
     ],
 )
 def test_read_errors(
@@ -311,3 +319,33 @@ def test_failed_remote_sync_leaves_local_state_unchanged(
         assert (cache / "1.0.0").is_dir()
         assert '[plugins."alpha@acc-good"]' in (client.codex_home / "config.toml").read_text()
         assert backend.installed == {"alpha@acc-good"}
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "message"),
+    [
+        (
+            "plugin/install",
+            {"pluginName": "x", "remoteMarketplaceName": "openai-curated-remote"},
+            "read remote plugin details before install: chatgpt authentication required for remote plugin catalog",
+        ),
+        (
+            "plugin/install",
+            {"pluginName": "x"},
+            "plugin/install requires exactly one of marketplacePath or remoteMarketplaceName",
+        ),
+        (
+            "plugin/uninstall",
+            {"pluginId": "remote-id"},
+            "resolve remote plugin before uninstall: chatgpt authentication required for remote plugin catalog",
+        ),
+        ("plugin/uninstall", {"pluginId": "a@b@c"}, "invalid remote plugin id"),
+    ],
+)
+def test_remote_plugins_need_chatgpt_sign_in(
+    app_server_factory: AppServerFactory, method: str, params: dict[str, Any], message: str
+) -> None:
+    client = start(app_server_factory)
+    with pytest.raises(RpcResponseError) as excinfo:
+        client.request(method, params)
+    assert (excinfo.value.code, excinfo.value.message) == (-32600, message)

@@ -473,6 +473,8 @@ class AsyncClient:
             self._validate("notification", message)
         except AssertionError as exc:
             self.validation_errors.append(exc)
+        except Exception as exc:  # a broken validator is reported, and the notification still delivered
+            self.validation_errors.append(AssertionError(f"validator failed on {message.get('method')}: {exc!r}"))
         params = message.get("params")
         method, params = message["method"], params if isinstance(params, dict) else {}
         if self.chaos is None:

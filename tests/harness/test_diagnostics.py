@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import Chaos, NotificationTimeout
+from harness import Chaos, NotificationTimeout, ServerExited
 from tests.harness.conftest import FakeServer
-from tests.harness.steps import expect, notify, reply, request, stderr, stdout
+from tests.harness.steps import exit_with, expect, notify, reply, request, stderr, stdout
 
 
 def timeout_message(excinfo: pytest.ExceptionInfo[NotificationTimeout]) -> str:
@@ -68,12 +68,12 @@ def test_timeout_lists_pending_requests_and_unanswered_server_requests(fake_serv
     assert "item/fileChange/requestApproval (id 'fc-1', taken, not answered)" in message
 
 
-def test_timeout_ends_with_the_server_stderr_tail(fake_server: FakeServer) -> None:
-    client = fake_server(*(stderr(f"log line {n}") for n in range(60)), stdout("not json at all"), notify("ready"))
-    client.wait_for("ready")
-    with pytest.raises(NotificationTimeout) as excinfo:
-        client.wait_for("never", timeout=0.1)
-    message = timeout_message(excinfo)
+def test_the_diagnosis_ends_with_the_server_stderr_tail(fake_server: FakeServer) -> None:
+    client = fake_server(*(stderr(f"log line {n}") for n in range(60)), stdout("not json at all"), exit_with(1))
+    # The exit makes the tail complete before the diagnosis is written; a timeout shows the same tail.
+    with pytest.raises(ServerExited) as excinfo:
+        client.wait_for("never", timeout=30)
+    message = str(excinfo.value)
     assert "server stderr (last 40 lines):" in message
     assert message.endswith("  | log line 59")
     assert "  | log line 19\n" not in message

@@ -89,7 +89,12 @@ class ConnectionRunner:
         """Run the connect hooks (config warnings...) once initialize has been answered."""
         from server.handlers.connect import connect_hooks
 
-        for hook in connect_hooks():
+        try:
+            hooks = connect_hooks()
+        except Exception as exc:
+            log(f"loading connect hooks failed: {type(exc).__name__}: {exc}")
+            return
+        for hook in hooks:
             try:
                 hook(self.session)
             except Exception as exc:

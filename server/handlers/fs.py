@@ -1,7 +1,8 @@
 """fs/* handlers: thin adapters from wire models to the filesystem domain (server.fs).
 
-Blocking filesystem calls run in worker threads so one slow disk operation never stalls other requests
-or notifications on the connection.
+Filesystem calls run in worker threads, together with the base64 work on their payloads, so a slow disk
+or a 20 MB file never stalls other requests or notifications on the connection. The exceptions are calls
+the size of a stat (getMetadata, resolving a watch), where the thread hop would cost more than the work.
 """
 
 from __future__ import annotations
@@ -49,18 +50,21 @@ async def _run(function: Callable[[], T]) -> T:
 async def read_file(session: Session, params: FsReadFileParams) -> RawJson:
     """Result shape {"dataBase64": "..."}, built as text: base64 needs no JSON escaping, and letting
     json.dumps rescan megabytes of it was the largest cost of a big read."""
-    data = await _run(lambda: files.read_file(params.path))
-    return RawJson('{"dataBase64":"' + encoding.encode(data) + '"}')
+    return await _run(lambda: RawJson('{"dataBase64":"' + encoding.encode(files.read_file(params.path)) + '"}'))
 
 
 @method("fs/writeFile", FsWriteFileParams)
 async def write_file(session: Session, params: FsWriteFileParams) -> None:
     """The payload is decoded before anything touches the disk, so invalid base64 writes nothing."""
-    try:
-        data = encoding.decode(params.data_base64)
-    except encoding.Base64Error as exc:
-        raise InvalidRequest(f"fs/writeFile requires valid base64 dataBase64: {exc}") from None
-    await _run(lambda: files.write_file(params.path, data))
+
+    def decode_and_write() -> None:
+        try:
+            data = encoding.decode(params.data_base64)
+        except encoding.Base64Error as exc:
+            raise files.FsRequestError(f"fs/writeFile requires valid base64 dataBase64: {exc}") from None
+        files.write_file(params.path, data)
+
+    await _run(decode_and_write)
 
 
 @method("fs/createDirectory", FsCreateDirectoryParams)

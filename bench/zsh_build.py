@@ -3,12 +3,14 @@
 For each static musl target: a cold build (empty zig cache, so zig compiles musl first) and a warm one, each
 from a clean work dir, with per-step timings from the pipeline itself. For the host: the same recipe built
 with the system gcc against glibc and the system ncurses, dynamically linked, to show what static linking
-costs in size. Set BENCH_ZSH_TARGETS (comma-separated triples) or BENCH_ZSH_COLD=0 to do less.
+costs in size. Wall times suffer from other load on a shared machine; `cpu_s` (CPU seconds of all build
+processes) does not. Set BENCH_ZSH_TARGETS (comma-separated triples) or BENCH_ZSH_COLD=0 to do less.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -56,9 +58,17 @@ class SystemGcc:
         return "-s"
 
 
+def children_cpu_s() -> float:
+    """CPU seconds used by finished child processes: unlike wall time, not inflated by other load on a
+    shared machine, so it shows the build's own cost."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def one_build(target: Target, label: str, *, zig_cache: Path | None = None, toolchain: Any = None) -> dict[str, Any]:
     work_root = SCRATCH / label
     shutil.rmtree(work_root, ignore_errors=True)
+    cpu_before = children_cpu_s()
     saved = os.environ.get("ZIG_GLOBAL_CACHE_DIR")
     if zig_cache is not None:
         os.environ["ZIG_GLOBAL_CACHE_DIR"] = str(zig_cache)
@@ -76,6 +86,7 @@ def one_build(target: Target, label: str, *, zig_cache: Path | None = None, tool
             os.environ["ZIG_GLOBAL_CACHE_DIR"] = saved
     figures = {
         "total_s": round(sum(record["timings"].values()), 1),
+        "cpu_s": round(children_cpu_s() - cpu_before, 1),
         "steps_s": {step: round(seconds, 1) for step, seconds in record["timings"].items()},
         "stripped_sha256": record["zsh_sha256"],
         "stripped_bytes": record["zsh_size"],

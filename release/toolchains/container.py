@@ -25,7 +25,7 @@ EXCLUDED_TOP = {".git", ".work", ".cache", ".venv", ".nox", ".bootstrap", "dist"
 SCRIPT = """set -eu
 python3 -m venv /tmp/venv
 /tmp/venv/bin/pip install -q '{src}[zsh]'
-/tmp/venv/bin/python -m release zsh {step} --target {target} --work-dir /tmp/work --dist-dir {src}/dist
+/tmp/venv/bin/python -m release zsh all --target {target} --work-dir /tmp/work --dist-dir {src}/dist
 """
 
 
@@ -60,13 +60,15 @@ def checkout_archive(root: Path) -> bytes:
     return raw.getvalue()
 
 
-def run_in_container(image: str, target: Target, step: str, dist: Path, progress: Progress) -> None:
+def run_in_container(image: str, target: Target, dist: Path, progress: Progress) -> None:
     if target.system != "Linux":
         raise ReleaseError(f"--in-container builds Linux targets only; {target.triple} is built on {target.runner}")
     client = engine()
-    script = SCRIPT.format(src=SRC, step=step, target=target.triple)
+    script = SCRIPT.format(src=SRC, target=target.triple)
     with progress.step(f"container {image}"):
-        container = client.containers.create(image, command=["sh", "-c", script], working_dir=SRC)
+        # Host networking: the build only needs to reach package registries, and engines started with
+        # `--bridge=none` (as on machines where dockerd cannot manage iptables) have no bridge network.
+        container = client.containers.create(image, command=["sh", "-c", script], working_dir=SRC, network_mode="host")
         try:
             container.put_archive("/", checkout_archive(default_root()))
             container.start()

@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ("build", run_build, "fetch, verify, patch and compile zsh (reuses an up-to-date build)", [build_opts]),
         ("smoke", run_smoke, "smoke-test the built binary (foreign targets through qemu-user)", [smoke_opts]),
         ("package", run_package, "stage and write the deterministic tarball, .sha256 and provenance", [package_opts]),
-        ("all", run_all, "build, smoke and package", [build_opts, smoke_opts, package_opts]),
+        ("all", run_all, "build, smoke and package", [build_opts, smoke_opts, package_opts, add_container_option]),
         ("check", run_check, "run zsh's own test suite (make check) against the build", []),
     ):
         parser = steps.add_parser(name, help=help_text, description=help_text)
@@ -73,10 +73,13 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--jobs", type=int, default=None, help="parallel make jobs (default: CPU count)")
     parser.add_argument("--rebuild", action="store_true", help="build even if an up-to-date build exists")
+
+
+def add_container_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--in-container",
         metavar="IMAGE",
-        help="run the Linux build inside IMAGE through the docker SDK and copy the packages back",
+        help="run all steps inside IMAGE through the docker SDK and copy the packages back into --dist-dir",
     )
 
 
@@ -174,21 +177,7 @@ def smoke_report(dirs: TargetDirs, record: dict[str, Any]) -> dict[str, Any] | N
     return report if report.get("zsh_sha256") == record["zsh_sha256"] else None
 
 
-def in_container(args: argparse.Namespace, step: str) -> bool:
-    if args.in_container is None:
-        return False
-    from release.toolchains import container
-
-    target = resolve_target(args)
-    container.run_in_container(
-        args.in_container, target, step, args.dist_dir.resolve(), Progress(f"zsh {target.triple}")
-    )
-    return True
-
-
 def run_build(args: argparse.Namespace) -> int:
-    if in_container(args, "build"):
-        return 0
     target, work, _, progress = context(args)
     do_build(args, target, work, progress)
     return 0
@@ -207,7 +196,12 @@ def run_package(args: argparse.Namespace) -> int:
 
 
 def run_all(args: argparse.Namespace) -> int:
-    if in_container(args, "all"):
+    if args.in_container is not None:
+        from release.toolchains import container
+
+        target = resolve_target(args)
+        progress = Progress(f"zsh {target.triple}")
+        container.run_in_container(args.in_container, target, args.dist_dir.resolve(), progress)
         return 0
     target, work, dirs, progress = context(args)
     record = do_build(args, target, work, progress)

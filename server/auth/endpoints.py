@@ -1,4 +1,4 @@
-"""Where the login issuer and the OpenAI API live, resolved from the environment and config.
+"""Where the login issuer lives, resolved from the environment and config.
 
 The environment variables are upstream's, so one loopback stand-in serves both servers in a test:
 `CODEX_APP_SERVER_LOGIN_ISSUER` (issuer base URL), `CODEX_APP_SERVER_LOGIN_CLIENT_ID` (OAuth client id),
@@ -19,13 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from server.config import base_urls
+from server.config.base_urls import BaseUrl
+
 DEFAULT_ISSUER = "https://auth.openai.com"
 DEFAULT_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
-DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 CALLBACK_PORTS = (1455, 1457)
 """The redirect ports registered with the real issuer: the default, then the fallback when it is taken."""
-
-OPENAI_BASE_URL_DEPRECATION = "`OPENAI_BASE_URL` is deprecated. Set `openai_base_url` in config.toml instead."
 
 
 @dataclass(frozen=True)
@@ -78,18 +78,7 @@ def login_endpoints(environ: Mapping[str, str], config: Any) -> LoginEndpoints:
     )
 
 
-@dataclass(frozen=True)
-class OpenAiBaseUrl:
-    url: str
-    deprecation: str | None = None
-    """Set when the URL came from the deprecated `OPENAI_BASE_URL` environment variable."""
-
-
-def openai_base_url(environ: Mapping[str, str], config: Any) -> OpenAiBaseUrl:
-    configured = config.get("openai_base_url")
-    if isinstance(configured, str) and configured:
-        return OpenAiBaseUrl(configured)
-    legacy = environ.get("OPENAI_BASE_URL")
-    if legacy:
-        return OpenAiBaseUrl(legacy, OPENAI_BASE_URL_DEPRECATION)
-    return OpenAiBaseUrl(DEFAULT_OPENAI_BASE_URL)
+def openai_base_url(environ: Mapping[str, str], config: Any) -> BaseUrl:
+    """Where API-key requests go. The config resolver owns the rule (and the OPENAI_BASE_URL deprecation
+    warning, sent after initialize); this stays for callers that look for it next to the login endpoints."""
+    return base_urls.openai_base_url(config, environ)

@@ -13,7 +13,6 @@ from typing import Any
 from server.auth import claims, issuer
 from server.auth.browser import BrowserLogin
 from server.auth.device import DeviceLogin
-from server.auth.endpoints import openai_base_url
 from server.auth.logins import Logins
 from server.auth.manager import AuthManager, auth_manager, log
 from server.auth.storage import AuthDotJson, AuthFileError, api_key_auth
@@ -76,36 +75,10 @@ async def _refresh_quietly(manager: AuthManager) -> None:
         raise InternalError(str(exc)) from None
 
 
-class _Warned:
-    """Whether the OPENAI_BASE_URL deprecation was sent (kept per connection) or logged (kept per process)."""
-
-    def __init__(self, _owner: object) -> None:
-        self.done = False
-
-
-def _warn_deprecated_settings(session: Session) -> None:
-    """Tell the client, once per connection, that the API base URL comes from a deprecated variable.
-
-    The account namespace is where a client first asks which endpoint its credentials are for, and every client
-    calls it on startup, so this is where the warning reaches it.
-    """
-    resolved = openai_base_url(session.server.environ, effective_config(session.server))
-    sent = session.scoped(_Warned, _Warned)
-    if resolved.deprecation is None or sent.done:
-        return
-    sent.done = True
-    logged = session.server.shared(_Warned, _Warned)
-    if not logged.done:
-        logged.done = True
-        log(resolved.deprecation)
-    _after_response(session, "configWarning", {"summary": resolved.deprecation, "details": None})
-
-
 @method("account/read", GetAccountParams)
 async def read_account(session: Session, params: GetAccountParams) -> GetAccountResponse:
     """`refreshToken: true` refreshes ChatGPT tokens now (proactively, as upstream does), failing fast once
     poisoned. The account stays visible after a permanent failure: the user is still who they were."""
-    _warn_deprecated_settings(session)
     manager = auth_manager(session.server)
     if params.refresh_token:
         await _refresh_quietly(manager)
@@ -140,7 +113,6 @@ def _check_allowed(session: Session, login: object) -> None:
 async def start_login(
     session: Session, params: LoginAccountParams
 ) -> ApiKeyLoginResponse | ChatgptLoginResponse | ChatgptDeviceCodeLoginResponse:
-    _warn_deprecated_settings(session)
     login = params.root
     _check_allowed(session, login)
     manager = auth_manager(session.server)

@@ -127,28 +127,6 @@ def test_get_auth_status_hands_out_the_token_only_when_asked(app_server_factory:
     assert status == {"authMethod": "apikey", "authToken": "sk-status", "requiresOpenaiAuth": True}
 
 
-def test_openai_base_url_env_is_deprecated(app_server_factory: AppServerFactory, app_server_kind: str) -> None:
-    client = app_server_factory(env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
-    assert client.request("account/read", {})["account"] is None
-    if app_server_kind == "codex":
-        # Upstream 0.163 still honours OPENAI_BASE_URL silently; warning about it is ours (issue 8).
-        client.assert_no("configWarning", within=0.3, where=lambda p: "OPENAI_BASE_URL" in p["summary"])
-        return
-    warning = client.wait_for("configWarning", where=lambda p: "OPENAI_BASE_URL" in p["summary"])
-    assert "openai_base_url" in warning["summary"]
-    assert any("OPENAI_BASE_URL" in line for line in client.stderr)
-    client.request("account/read", {})
-    client.assert_no("configWarning", within=0.3, where=lambda p: "OPENAI_BASE_URL" in p["summary"])
-
-
-def test_openai_base_url_in_config_wins_without_a_warning(app_server_factory: AppServerFactory) -> None:
-    client = app_server_factory(
-        env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}, config_toml='openai_base_url = "http://127.0.0.1:8/v1"\n'
-    )
-    client.request("account/read", {})
-    client.assert_no("configWarning", within=0.3, where=lambda p: "OPENAI_BASE_URL" in p["summary"])
-
-
 def test_corrupt_auth_json_is_reported_and_never_overwritten(
     app_server_factory: AppServerFactory, app_server_kind: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

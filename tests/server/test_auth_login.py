@@ -16,7 +16,7 @@ from fixtures.auth_issuer import AuthIssuer
 from server.auth import browser
 from server.auth.browser import BrowserLogin
 from server.auth.device import DeviceLogin
-from server.auth.endpoints import CALLBACK_PORTS, DEFAULT_ISSUER, login_endpoints, openai_base_url
+from server.auth.endpoints import CALLBACK_PORTS, DEFAULT_ISSUER, login_endpoints
 from server.auth.manager import AuthManager
 from server.session import ServerContext
 
@@ -127,13 +127,3 @@ def test_endpoints_follow_upstream_variables_then_config() -> None:
     assert overridden.refresh_url == "http://127.0.0.1:9/token"
     assert overridden.callback_ports == (0,)
     assert overridden.device_verification_url == "http://127.0.0.1:8/codex/device"
-
-
-def test_openai_base_url_prefers_config_and_flags_the_deprecated_variable() -> None:
-    assert openai_base_url({}, {}).deprecation is None
-    legacy = openai_base_url({"OPENAI_BASE_URL": "http://127.0.0.1:1/v1"}, {})
-    assert legacy.url == "http://127.0.0.1:1/v1"
-    assert legacy.deprecation is not None
-    assert "openai_base_url" in legacy.deprecation
-    both = openai_base_url({"OPENAI_BASE_URL": "http://a/v1"}, {"openai_base_url": "http://b/v1"})
-    assert (both.url, both.deprecation) == ("http://b/v1", None)

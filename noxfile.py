@@ -143,17 +143,17 @@ def flake(session: nox.Session) -> None:
     """The integration suite 20 times under chaos with different seeds: order dependence shows up here."""
     install_project(session, "test", "upstream")
     runs = int(os.environ.get("FLAKE_RUNS", "20"))
+    pytest_args = ["pytest", "-q", "-n", "2", "-p", "no:cacheprovider", "tests/integration", *session.posargs]
     passed = failed = 0
+    failed_seeds = []
     for seed in range(1, runs + 1):
         try:
-            session.run(
-                "pytest", "-q", "-n", "2", "tests/integration", "-p", "no:cacheprovider",
-                f"--harness-chaos={seed}", *session.posargs,
-            )
+            session.run(*pytest_args, f"--harness-chaos={seed}")
             passed += 1
         except nox.command.CommandFailed:
             failed += 1
+            failed_seeds.append(seed)
             session.warn(f"run with chaos seed {seed} failed")
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed" + (f" (seeds {failed_seeds})" if failed_seeds else ""))
     if failed:
         session.error(f"{failed} of {runs} chaos runs failed")

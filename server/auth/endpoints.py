@@ -1,11 +1,11 @@
-"""Where the login issuer lives, resolved from the environment and config.
+"""Where the login issuer lives, resolved from the environment.
 
 The environment variables are upstream's, so one loopback stand-in serves both servers in a test:
 `CODEX_APP_SERVER_LOGIN_ISSUER` (issuer base URL), `CODEX_APP_SERVER_LOGIN_CLIENT_ID` (OAuth client id),
-`CODEX_REFRESH_TOKEN_URL_OVERRIDE` (full token URL for refresh grants). Config key `login_issuer` sets the
-issuer for a codex home (the environment wins, as an override should). Unlike upstream, the refresh URL
-defaults to the configured issuer's token endpoint rather than the production one: refresh tokens are only
-valid at the issuer that minted them.
+`CODEX_REFRESH_TOKEN_URL_OVERRIDE` (full token URL for refresh grants). There is no config key for the
+issuer: upstream has none, and the config resolver reports keys upstream does not know as ignored. Unlike
+upstream, the refresh URL defaults to the configured issuer's token endpoint rather than the production one:
+refresh tokens are only valid at the issuer that minted them.
 
 `CODEX_APP_SERVER_LOGIN_CALLBACK_PORT` is ours: the browser flow's loopback port (0 = any free port). The
 real issuer only accepts its registered redirect URIs (ports 1455, then 1457), so it exists for tests that
@@ -60,9 +60,8 @@ class LoginEndpoints:
         return f"{self.issuer}/deviceauth/callback"
 
 
-def login_endpoints(environ: Mapping[str, str], config: Any) -> LoginEndpoints:
-    """`config` is the effective config (anything with `.get(key)`)."""
-    issuer = (environ.get("CODEX_APP_SERVER_LOGIN_ISSUER") or config.get("login_issuer") or DEFAULT_ISSUER).rstrip("/")
+def login_endpoints(environ: Mapping[str, str]) -> LoginEndpoints:
+    issuer = (environ.get("CODEX_APP_SERVER_LOGIN_ISSUER") or DEFAULT_ISSUER).rstrip("/")
     port = environ.get("CODEX_APP_SERVER_LOGIN_CALLBACK_PORT")
     ports: tuple[int, ...] = CALLBACK_PORTS
     if port:

@@ -18,7 +18,6 @@ import sys
 from server.auth import claims, issuer, storage
 from server.auth.endpoints import LoginEndpoints, login_endpoints
 from server.auth.storage import AuthDotJson, AuthFileError, Tokens
-from server.config import effective_config
 from server.session import ServerContext
 
 _UNREAD = object()
@@ -42,7 +41,7 @@ class AuthManager:
         self._refresh_lock = asyncio.Lock()
 
     def endpoints(self) -> LoginEndpoints:
-        return login_endpoints(self.server.environ, effective_config(self.server))
+        return login_endpoints(self.server.environ)
 
     # -- reading ---------------------------------------------------------------------------------------------
 

@@ -109,19 +109,19 @@ def test_busy_callback_port_is_asked_to_cancel_then_the_next_port_is_used(
     assert session.sent[0][1]["error"] == "Login server error: Login was not completed"
 
 
-def test_endpoints_follow_upstream_variables_then_config() -> None:
-    assert login_endpoints({}, {}).issuer == DEFAULT_ISSUER
-    assert login_endpoints({}, {}).callback_ports == CALLBACK_PORTS
-    configured = login_endpoints({}, {"login_issuer": "http://127.0.0.1:7/"})
-    assert configured.issuer == "http://127.0.0.1:7"
-    assert configured.refresh_url == "http://127.0.0.1:7/oauth/token"
+def test_endpoints_follow_upstream_variables() -> None:
+    assert login_endpoints({}).issuer == DEFAULT_ISSUER
+    assert login_endpoints({}).callback_ports == CALLBACK_PORTS
+    trailing = login_endpoints({"CODEX_APP_SERVER_LOGIN_ISSUER": "http://127.0.0.1:7/"})
+    assert trailing.issuer == "http://127.0.0.1:7"
+    assert trailing.refresh_url == "http://127.0.0.1:7/oauth/token"
     env = {
         "CODEX_APP_SERVER_LOGIN_ISSUER": "http://127.0.0.1:8",
         "CODEX_APP_SERVER_LOGIN_CLIENT_ID": "client-x",
         "CODEX_REFRESH_TOKEN_URL_OVERRIDE": "http://127.0.0.1:9/token",
         "CODEX_APP_SERVER_LOGIN_CALLBACK_PORT": "0",
     }
-    overridden = login_endpoints(env, {"login_issuer": "http://127.0.0.1:7"})
+    overridden = login_endpoints(env)
     assert overridden.issuer == "http://127.0.0.1:8"
     assert overridden.client_id == "client-x"
     assert overridden.refresh_url == "http://127.0.0.1:9/token"

@@ -108,7 +108,7 @@ def test_invalid_grant_is_permanent_even_as_a_400(manager: AuthManager, issuer: 
 
 
 def test_refresh_errors_never_quote_the_token(issuer: AuthIssuer) -> None:
-    endpoints = login_endpoints({"CODEX_REFRESH_TOKEN_URL_OVERRIDE": f"{issuer.url}/oauth/token"}, {})
+    endpoints = login_endpoints({"CODEX_REFRESH_TOKEN_URL_OVERRIDE": f"{issuer.url}/oauth/token"})
     with pytest.raises(issuer_client.RefreshError) as excinfo:
         issuer_client.refresh(endpoints, "rt-never-issued")
     assert excinfo.value.permanent

@@ -27,6 +27,9 @@ from server.threads import fork as forking
 from server.threads.engine import ModelTarget, TurnEngine
 from server.threads.store import Thread, ThreadSettings, ThreadStore
 
+BYPASS_HOOK_TRUST_WARNING = (
+    "`--dangerously-bypass-hook-trust` is enabled. Enabled hooks may run without review for this invocation."
+)
 DEFAULT_MODEL = "gpt-6.1-sol"
 """The model upstream 0.163 reports for a fresh thread with the default provider; used when none is set."""
 
@@ -134,6 +137,7 @@ def originator(session: Session) -> str:
 async def thread_start(session: Session, params: ThreadStartParams) -> dict[str, Any]:
     settings = settings_from(session, params)
     settings.dynamic_tools = dynamic_tools.to_wire(dynamic_tools.parse_dynamic_tools(params.dynamic_tools))
+    settings.bypass_hook_trust = bool((params.config or {}).get("bypass_hook_trust"))
     thread = await asyncio.to_thread(
         store(session.server).create,
         settings,
@@ -144,6 +148,8 @@ async def thread_start(session: Session, params: ThreadStartParams) -> dict[str,
     follow(session, thread)
     response = thread_response(thread, include_turns=False)
     session.notify("thread/started", {"thread": response["thread"]})
+    if settings.bypass_hook_trust:
+        session.notify("warning", {"threadId": thread.id, "message": BYPASS_HOOK_TRUST_WARNING})
     return response
 
 

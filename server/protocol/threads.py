@@ -21,6 +21,7 @@ class ThreadSettingsParams(WireModel):
 
 class ThreadStartParams(ThreadSettingsParams):
     thread_source: str | None = None
+    config: dict[str, Any] | None = None
     dynamic_tools: list[Any] | None = None
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from server.protocol.errors import InvalidRequest
-from server.threads import prompts
+from server.threads import hooks, prompts
 from server.threads.dynamic_tools import DynamicTool, model_output, parse_dynamic_tools
 from server.threads.git import git_info
 from server.threads.rollout import Json
@@ -34,6 +34,8 @@ MAX_TOOL_ROUNDS = 32
 """Model round trips in one turn before we stop it: a model that calls tools forever must not spin."""
 APPROVAL_REQUEST = "item/commandExecution/requestApproval"
 DYNAMIC_TOOL_REQUEST = "item/tool/call"
+MAX_STOP_CONTINUATIONS = 3
+"""Times Stop hooks may send one turn back to the model; past this the turn ends (hooks loop otherwise)."""
 APPROVED = frozenset({"accept", "acceptForSession"})
 
 
@@ -189,6 +191,9 @@ class TurnEngine:
     async def _run_model_turn(self, thread: Thread, active: ActiveTurn, user_item: Json, text: str) -> None:
         turn_id = active.turn["id"]
         self._announce_start(thread, active)
+        if not thread.session_hooks_ran:
+            thread.session_hooks_ran = True
+            await self._session_start_hooks(thread, turn_id)
         self._item_started(thread, turn_id, user_item)
         self._item_completed(thread, turn_id, user_item)
         if not thread.meta.get("preview"):
@@ -233,6 +238,7 @@ class TurnEngine:
         turn_id = active.turn["id"]
         target = self._target()
         headers = {**target.headers, "session-id": thread.id, "thread-id": thread.id}
+        continuations = 0
         for _ in range(MAX_TOOL_ROUNDS):
             stream = _StreamState(self, thread, turn_id)
             try:
@@ -249,7 +255,12 @@ class TurnEngine:
                     "thread/tokenUsage/updated", {"threadId": thread.id, "turnId": turn_id, "tokenUsage": usage}
                 )
             if not stream.calls:
-                return
+                blocked = await self._stop_hooks(thread, turn_id, stream.last_text, continuations > 0)
+                if not blocked or continuations >= MAX_STOP_CONTINUATIONS:
+                    return
+                continuations += 1
+                self._continue_after_stop_hooks(thread, turn_id, blocked)
+                continue
             for call in stream.calls:
                 output = await self._run_tool_call(thread, active, call)
                 self._remember(
@@ -262,6 +273,87 @@ class TurnEngine:
                 "additionalDetails": None,
             }
         )
+
+    # ------------------------------------------------------------------ hooks
+
+    def _runnable_hooks(self, thread: Thread, event: str) -> list[hooks.Hook]:
+        from server.config import effective_config
+
+        config = effective_config(self.server)
+        found = hooks.discover(self.server.codex_home, config, thread.settings.cwd)
+        bypass = thread.settings.bypass_hook_trust
+        return [
+            hook
+            for hook in found.hooks
+            if hook.event == event and (bypass or hooks.trust_status(hook, config) == "trusted")
+        ]
+
+    async def _run_hooks(
+        self, thread: Thread, turn_id: str, event: str, payload: Json, scope: str
+    ) -> list[hooks.HookResult]:
+        """Run every runnable hook of `event` in parallel, reporting each run's start and end."""
+        selected = self._runnable_hooks(thread, event)
+        started_at = int(time.time())
+        for hook in selected:
+            run = hooks.run_summary(hook, scope, "running", started_at)
+            thread.notify("hook/started", {"threadId": thread.id, "turnId": turn_id, "run": run})
+        results = await asyncio.gather(
+            *(hooks.run(h, payload, cwd=thread.settings.cwd, codex_home=self.server.codex_home) for h in selected)
+        )
+        for result in results:
+            run = hooks.run_summary(
+                result.hook,
+                scope,
+                result.status,
+                result.started_at,
+                completed_at=int(time.time()),
+                duration_ms=result.duration_ms,
+                entries=result.entries,
+            )
+            thread.notify("hook/completed", {"threadId": thread.id, "turnId": turn_id, "run": run})
+        return list(results)
+
+    def _hook_payload(self, thread: Thread, event: str) -> Json:
+        return {
+            "session_id": thread.id,
+            "transcript_path": thread.meta.get("path"),
+            "cwd": thread.settings.cwd,
+            "hook_event_name": event,
+            "model": thread.settings.model,
+            "permission_mode": "default",
+        }
+
+    async def _session_start_hooks(self, thread: Thread, turn_id: str) -> None:
+        source = "resume" if len(thread.turns) > 1 else "startup"
+        payload = {**self._hook_payload(thread, "SessionStart"), "source": source}
+        for result in await self._run_hooks(thread, turn_id, "SessionStart", payload, "thread"):
+            for entry in result.entries:
+                if entry["kind"] == "context":
+                    self._remember(thread, turn_id, prompts.message("developer", entry["text"]))
+
+    async def _stop_hooks(
+        self, thread: Thread, turn_id: str, last_message: str | None, active: bool
+    ) -> list[hooks.HookResult]:
+        payload = {
+            **self._hook_payload(thread, "Stop"),
+            "turn_id": turn_id,
+            "stop_hook_active": active,
+            "last_assistant_message": last_message,
+        }
+        results = await self._run_hooks(thread, turn_id, "Stop", payload, "turn")
+        return [result for result in results if result.status == "blocked"]
+
+    def _continue_after_stop_hooks(self, thread: Thread, turn_id: str, blocked: list[hooks.HookResult]) -> None:
+        """Record the blocking reasons as a hookPrompt item and as one user message for the model."""
+        ordered = sorted(blocked, key=lambda result: result.hook.display_order)
+        item = {
+            "type": "hookPrompt",
+            "id": f"msg_{uuid7()}",
+            "fragments": [{"text": r.block_reason or "", "hookRunId": r.hook.run_id} for r in ordered],
+        }
+        self._item_started(thread, turn_id, item)
+        self._item_completed(thread, turn_id, item)
+        self._remember(thread, turn_id, hooks.hook_prompt_message(ordered))
 
     async def _run_tool_call(self, thread: Thread, active: ActiveTurn, call: Json) -> Any:
         """Run one function call from the model; returns the function_call_output's `output`."""
@@ -471,6 +563,7 @@ class _StreamState:
         self.history: list[Json] = []
         self.calls: list[Json] = []
         self.usage: Json | None = None
+        self.last_text: str | None = None
 
     def on_retry(self, attempt: int, error: Exception) -> None:
         self.reset()
@@ -529,6 +622,7 @@ class _StreamState:
                 }
                 self.engine._item_started(self.thread, self.turn_id, wire)
             wire["text"] = text
+            self.last_text = text
             self.engine._item_completed(self.thread, self.turn_id, wire)
             self.history.append(
                 {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}

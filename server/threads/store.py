@@ -59,6 +59,8 @@ class ThreadSettings:
     approvals_reviewer: str = "user"
     sandbox: Json = field(default_factory=lambda: {"type": "readOnly", "networkAccess": False})
     dynamic_tools: list[Json] = field(default_factory=list)
+    bypass_hook_trust: bool = False
+    """thread/start `config.bypass_hook_trust`: run hooks that are not trusted yet (with a warning)."""
     """Client-implemented tools (thread/start `dynamicTools`), in the client's wire shape."""
 
 
@@ -73,6 +75,8 @@ class Thread:
     model_history: list[Json] = field(default_factory=list)
     active: ActiveTurn | None = None
     subscribers: set[Session] = field(default_factory=set)
+    session_hooks_ran: bool = False
+    """SessionStart hooks run once per loaded thread, at its first turn (as upstream runs them)."""
     usage_total: dict[str, int] = field(default_factory=dict)
     """Token usage summed over this process's turns (reported as `tokenUsage.total`)."""
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 import shlex
 from pathlib import Path
 
 import pytest
 
+from harness.pytest_plugin import server_command
+from harness.transports import default_env
+from harness.websocket_server import WebSocketServer
 from tests.harness.conftest import FakeScript
 from tests.harness.steps import exit_with, expect, on, reply, stderr
 
+REPO = Path(__file__).resolve().parents[2]
 INIT_RESULT = {"userAgent": "fake/0", "codexHome": "/", "platformFamily": "unix", "platformOs": "linux"}
 INITIALIZE = on("initialize", INIT_RESULT)
 
@@ -81,3 +86,33 @@ def test_a_test_needing_its_own_server_fails_clearly_against_a_shared_url(pytest
     result = pytester.runpytest_subprocess("--app-server-url=ws://127.0.0.1:9")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*this test starts its own server (config_toml)*run it without --app-server-url*"])
+
+
+def test_app_server_url_drives_a_running_websocket_server_with_a_bearer_token(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = secrets.token_hex(32)
+    token_file = tmp_path / "token"
+    token_file.write_text(token)
+    token_file.chmod(0o600)
+    home = tmp_path / "home" / "codex"
+    home.mkdir(parents=True)
+    listen = ["--listen", "ws://127.0.0.1:0", "--ws-auth", "capability-token", "--ws-token-file", str(token_file)]
+    server = WebSocketServer.start(
+        [*server_command("python"), *listen], env=default_env(home, {"PYTHONPATH": str(REPO)}), cwd=home.parent
+    )
+    try:
+        pytester.makepyfile(
+            """
+            def test_shared(app_server):
+                assert app_server.request("fs/getMetadata", {"path": "/"})["isDirectory"] is True
+            """
+        )
+        monkeypatch.setenv("APP_SERVER_TOKEN", token)
+        pytester.runpytest_subprocess(f"--app-server-url={server.url}").assert_outcomes(passed=1)
+        monkeypatch.setenv("APP_SERVER_TOKEN", "not-the-token")
+        refused = pytester.runpytest_subprocess(f"--app-server-url={server.url}")
+        refused.assert_outcomes(errors=1)
+        refused.stdout.fnmatch_lines(["*401*"])
+    finally:
+        server.close()

@@ -9,7 +9,7 @@ compared with `==`, or called with the value found when it is callable. Keeping 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 Predicate = Callable[[dict[str, Any]], bool]
@@ -18,10 +18,10 @@ MISSING: Any = type("Missing", (), {"__repr__": lambda _self: "<missing>"})()
 """What `lookup` returns for a path that is not there (distinct from a present `null`)."""
 
 
-def lookup(payload: Any, dotted: str) -> Any:
+def lookup(payload: Any, dotted: str | tuple[str, ...]) -> Any:
     """`payload["a"]["b"]` for "a.b"; list elements by index ("items.0.id", "items.-1"); MISSING if absent."""
     current = payload
-    for part in dotted.split("."):
+    for part in dotted.split(".") if isinstance(dotted, str) else dotted:
         if isinstance(current, Mapping) and part in current:
             current = current[part]
         elif isinstance(current, list) and _is_index(part) and -len(current) <= int(part) < len(current):
@@ -46,12 +46,18 @@ class Matcher:
     method: str
     fields: Mapping[str, Any]
     where: Predicate | None = None
+    _paths: tuple[tuple[tuple[str, ...], Any], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Split once: a wait may test every buffered notification, and on each arrival.
+        object.__setattr__(self, "_paths", tuple((tuple(k.split(".")), v) for k, v in self.fields.items()))
 
     def matches(self, params: dict[str, Any]) -> bool:
         """Whether params satisfy every condition (the caller has already checked the method)."""
-        return all(_field_holds(lookup(params, key), wanted) for key, wanted in self.fields.items()) and (
-            self.where is None or _predicate_holds(self.where, params)
-        )
+        for path, wanted in self._paths:
+            if not _field_holds(lookup(params, path), wanted):
+                return False
+        return self.where is None or _predicate_holds(self.where, params)
 
     def misses(self, params: dict[str, Any]) -> list[str]:
         """One line per unmet condition, in words a failing test can act on."""

@@ -16,10 +16,11 @@ from typing import Any
 
 from release.cli import ReleaseError
 from release.targets import Target
-from release.zsh.build import default_root
+from release.zsh.build import default_root, safe_extract
 from release.zsh.progress import Progress
 
 SRC = "/src"
+CA_BUNDLE = "/etc/codex-build-ca.pem"
 EXCLUDED_TOP = {".git", ".work", ".cache", ".venv", ".nox", ".bootstrap", "dist", "build"}
 
 SCRIPT = """set -eu
@@ -43,7 +44,32 @@ def engine() -> Any:
     return client
 
 
-def checkout_archive(root: Path) -> bytes:
+def host_pip_settings() -> tuple[dict[str, str], Path | None]:
+    """The parts of this machine's pip configuration that also hold inside a container: index URLs reachable
+    over the network and the CA bundle (machines behind a TLS-inspecting proxy need it to reach PyPI).
+
+    Returns the PIP_* environment for the container and the CA bundle to copy in, if any.
+    """
+    listed = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False
+    )
+    settings: dict[str, str] = {}
+    for line in listed.stdout.splitlines():
+        key, _, value = line.partition("=")
+        settings[key.rsplit(".", 1)[-1]] = value.strip().strip("'\"")
+    env = {}
+    for key in ("index-url", "extra-index-url"):
+        urls = [u for u in settings.get(key, "").split() if u.startswith(("http://", "https://"))]
+        if urls:
+            env[f"PIP_{key.upper().replace('-', '_')}"] = " ".join(urls)
+    cert = Path(settings["cert"]) if settings.get("cert") else None
+    if cert is not None and cert.is_file():
+        env.update(PIP_CERT=CA_BUNDLE, SSL_CERT_FILE=CA_BUNDLE)
+        return env, cert
+    return env, None
+
+
+def checkout_archive(root: Path, ca_bundle: Path | None = None) -> bytes:
     """The files of this checkout as a tar stream (git's list when available, else the tree minus outputs)."""
     listed = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard"], cwd=root, capture_output=True, text=True, check=False
@@ -57,6 +83,8 @@ def checkout_archive(root: Path) -> bytes:
         for path in files:
             if path.is_file():
                 tar.add(path, arcname=f"{SRC.lstrip('/')}/{path.relative_to(root).as_posix()}")
+        if ca_bundle is not None:
+            tar.add(ca_bundle, arcname=CA_BUNDLE.lstrip("/"))
     return raw.getvalue()
 
 
@@ -65,12 +93,15 @@ def run_in_container(image: str, target: Target, dist: Path, progress: Progress)
         raise ReleaseError(f"--in-container builds Linux targets only; {target.triple} is built on {target.runner}")
     client = engine()
     script = SCRIPT.format(src=SRC, target=target.triple)
+    pip_env, ca_bundle = host_pip_settings()
     with progress.step(f"container {image}"):
         # Host networking: the build only needs to reach package registries, and engines started with
         # `--bridge=none` (as on machines where dockerd cannot manage iptables) have no bridge network.
-        container = client.containers.create(image, command=["sh", "-c", script], working_dir=SRC, network_mode="host")
+        container = client.containers.create(
+            image, command=["sh", "-c", script], working_dir=SRC, network_mode="host", environment=pip_env
+        )
         try:
-            container.put_archive("/", checkout_archive(default_root()))
+            container.put_archive("/", checkout_archive(default_root(), ca_bundle))
             container.start()
             for chunk in container.logs(stream=True, follow=True):
                 sys.stderr.write(chunk.decode(errors="replace"))
@@ -80,10 +111,10 @@ def run_in_container(image: str, target: Target, dist: Path, progress: Progress)
             stream, _ = container.get_archive(f"{SRC}/dist")
             dist.mkdir(parents=True, exist_ok=True)
             with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-                for member in tar.getmembers():
-                    if member.isfile():
-                        member.name = Path(member.name).name
-                        tar.extract(member, dist, filter="data")
+                files = [member for member in tar.getmembers() if member.isfile()]
+                for member in files:
+                    member.name = Path(member.name).name
+                safe_extract(tar, files, dist)
         finally:
             container.remove(force=True)
     progress.say(f"copied the packages from {image} into {dist}")

@@ -281,14 +281,41 @@ def build(
 
 
 def extract(archive: Path, dest: Path) -> Path:
-    """Unpack a verified tarball with the `data` filter (no absolute paths, links out of tree or devices)."""
+    """Unpack a verified tarball that must hold exactly one top directory; returns that directory."""
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(archive) as tar:
-        top = {member.name.split("/", 1)[0] for member in tar.getmembers()}
+        members = tar.getmembers()
+        top = {member.name.split("/", 1)[0] for member in members}
         if len(top) != 1:
             raise ReleaseError(f"{archive.name} does not unpack into a single directory: {sorted(top)}")
-        tar.extractall(dest, filter="data")
+        safe_extract(tar, members, dest)
     return dest / top.pop()
+
+
+def safe_extract(tar: tarfile.TarFile, members: list[tarfile.TarInfo], dest: Path) -> None:
+    """Extract with the `data` filter's guarantees: no absolute paths, nothing outside `dest`, no devices.
+
+    Python before 3.11.4 (Debian bookworm ships 3.11.2) has no extraction filters, so there the same rules
+    are checked by hand before extracting.
+    """
+    if hasattr(tarfile, "data_filter"):
+        try:
+            tar.extractall(dest, members=members, filter="data")
+        except tarfile.FilterError as exc:
+            raise ReleaseError(f"refusing to extract: {exc}") from None
+        return
+    root = dest.resolve()
+    for member in members:
+        target = (root / member.name).resolve()
+        link = root
+        if member.issym():
+            link = (target.parent / member.linkname).resolve()
+        elif member.islnk():
+            link = (root / member.linkname).resolve()
+        outside = not (target.is_relative_to(root) and link.is_relative_to(root))
+        if member.name.startswith("/") or outside or member.isdev():
+            raise ReleaseError(f"refusing to extract {member.name!r}: absolute, outside the tree, or a device")
+    tar.extractall(dest, members=members)  # noqa: S202 (members checked above)
 
 
 def apply_patch(src: Path, patch: bytes, log: Path) -> None:

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any, TypeVar
 
 from server.auth import issuer
 from server.auth.logins import Login
 from server.auth.manager import log
+
+T = TypeVar("T")
 
 MAX_WAIT_SECONDS = 15 * 60
 """Upstream gives up after 15 minutes, longer than any device code lives; an `expires_in` may shorten it."""
@@ -32,8 +36,19 @@ TERMINAL_ERRORS = {
 }
 
 
+IN_FLIGHT_GRACE_SECONDS = 2.0
+"""On cancel, how long an issuer call already in flight may finish before the poller is abandoned.
+
+A call runs in a worker thread, which cannot be interrupted: cancelling the task at once would let that
+request reach the issuer after the client was told the login is over. Waiting for it (it takes
+milliseconds against a healthy issuer) keeps "cancelled" meaning "no more requests"; the bound keeps a hung
+issuer from holding up `account/login/cancel`.
+"""
+
+
 class DeviceLogin(Login):
     _task: asyncio.Task[None] | None = None
+    _in_flight = False
     _sleep = staticmethod(asyncio.sleep)
     """Between polls; a seam so tests can read the intervals without waiting them out."""
 
@@ -49,9 +64,11 @@ class DeviceLogin(Login):
         interval = max(code.interval, MIN_INTERVAL_SECONDS)
         try:
             while True:
-                poll = await asyncio.to_thread(issuer.poll_device_token, self.endpoints, code)
+                poll = await self._call(issuer.poll_device_token, self.endpoints, code)
+                if self.finished:
+                    return
                 if poll.authorization_code is not None and poll.code_verifier is not None:
-                    tokens = await asyncio.to_thread(
+                    tokens = await self._call(
                         issuer.exchange_code,
                         self.endpoints,
                         poll.authorization_code,
@@ -79,8 +96,19 @@ class DeviceLogin(Login):
             log(f"device login {self.login_id} failed unexpectedly: {type(exc).__name__}")
             await self.fail(f"device login failed: internal error ({type(exc).__name__})")
 
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        """An issuer call in a worker thread, marked in flight so a cancel can let it finish."""
+        self._in_flight = True
+        try:
+            return await asyncio.to_thread(function, *args)
+        finally:
+            self._in_flight = False
+
     async def _release(self) -> None:
         task, self._task = self._task, None
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        if task is None or task is asyncio.current_task():
+            return
+        if self._in_flight:
+            await asyncio.wait({task}, timeout=IN_FLIGHT_GRACE_SECONDS)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -107,6 +107,13 @@ def test_builds_and_publish_run_the_developers_nox_sessions() -> None:
     assert "./nox -s release -- " in runs
 
 
+def test_the_fixture_pull_request_pins_the_dotslash_file_that_was_published() -> None:
+    runs = [s.get("run", "") for s in RELEASE["jobs"]["publish"]["steps"]]
+    published = re.search(r"./nox -s release -- .*--dotslash-out (\S+)", "\n".join(runs))
+    assert published is not None
+    assert f"python -m release fixture pin --from {published.group(1)}" in "\n".join(runs)
+
+
 def test_release_builds_cache_zig_and_downloads_but_tag_builds_do_not_restore() -> None:
     (cache,) = [s for s in RELEASE["jobs"]["build"]["steps"] if s.get("uses", "").startswith("actions/cache@")]
     assert cache["with"]["path"].split() == [".cache/zig", ".work/downloads"]

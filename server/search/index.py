@@ -22,7 +22,8 @@ from itertools import accumulate
 from server.search.walker import Columns, Tree
 
 SEGMENT_ENTRIES = 8192
-"""Entries per snapshot published while a walk is in progress (about 10 ms of walking each)."""
+"""Entries per snapshot published while a walk someone watches is in progress (about 10 ms of walking
+each); an unwatched walk builds one snapshot at the end, which is cheaper to search."""
 
 CACHED_ROOTS = 8
 """Roots whose index a server process keeps for one-shot searches (least recently used goes first)."""
@@ -161,11 +162,10 @@ class RootIndex:
         batch = Columns()
         for node in self._tree.walk():
             batch.add(node)
-            if len(batch) >= SEGMENT_ENTRIES:
+            if progress is not None and len(batch) >= SEGMENT_ENTRIES:
                 segments.append(Snapshot.from_columns(batch))
                 batch = Columns()
-                if progress is not None:
-                    progress(tuple(segments))
+                progress(tuple(segments))
         if len(batch) or not segments:
             segments.append(Snapshot.from_columns(batch))
         return tuple(segments)

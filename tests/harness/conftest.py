@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 import json
+import re
+import subprocess
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +19,6 @@ import pytest
 from harness import Chaos, Client
 
 FAKE_SERVER = Path(__file__).with_name("fake_server.py")
-
-pytest_plugins = ["pytester"]
 
 
 def fake_command(script: Path) -> list[str]:
@@ -58,3 +61,54 @@ def fake_script(tmp_path: Path) -> FakeScript:
         return fake_command(write_script(tmp_path / f"command-{next(counter)}.jsonl", steps))
 
     return command
+
+
+@dataclass
+class InnerResult:
+    """The outcome of an inner pytest run: its exit status and everything it printed."""
+
+    returncode: int
+    output: str
+
+    def outcomes(self) -> dict[str, int]:
+        """Counts from the final summary line ("1 failed, 2 passed in 0.5s"), keyed like assert_outcomes."""
+        summaries = re.findall(r"^=+ (.+) in [\d.]+s", self.output, re.MULTILINE)
+        assert summaries, f"no summary line in:\n{self.output}"
+        counts = {word: int(count) for count, word in re.findall(r"(\d+) (\w+)", summaries[-1])}
+        return {"errors" if word == "error" else word: count for word, count in counts.items()}
+
+    def assert_outcomes(self, **expected: int) -> None:
+        counts = self.outcomes()
+        assert {key: counts.get(key, 0) for key in expected} == expected, self.output
+
+    def fnmatch_lines(self, patterns: list[str]) -> None:
+        """Each pattern matches a line, in order (like pytester's)."""
+        lines = iter(self.output.splitlines())
+        for pattern in patterns:
+            assert any(fnmatch.fnmatch(line, pattern) for line in lines), f"no line matches {pattern!r}:\n{self.output}"
+
+
+class InnerPytest:
+    """A pytest session in a directory of its own, run as a subprocess so it loads the plugin afresh.
+
+    (pytester would need `pytest_plugins` in a top-level conftest, which this package does not own.)"""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def makepyfile(self, source: str) -> Path:
+        path = self.directory / "test_inner.py"
+        path.write_text(textwrap.dedent(source))
+        return path
+
+    def run(self, *args: str) -> InnerResult:
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
+        done = subprocess.run(command, cwd=self.directory, capture_output=True, text=True, timeout=600)
+        return InnerResult(done.returncode, done.stdout + done.stderr)
+
+
+@pytest.fixture
+def inner_pytest(tmp_path: Path) -> InnerPytest:
+    directory = tmp_path / "inner"
+    directory.mkdir()
+    return InnerPytest(directory)

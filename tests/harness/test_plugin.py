@@ -1,4 +1,4 @@
-"""The pytest plugin, run on real inner test sessions (pytester) with the fake server as --app-server."""
+"""The pytest plugin, run on real inner test sessions with the fake server as --app-server."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from harness.pytest_plugin import server_command
 from harness.transports import default_env
 from harness.websocket_server import WebSocketServer
-from tests.harness.conftest import FakeScript
+from tests.harness.conftest import FakeScript, InnerPytest
 from tests.harness.steps import exit_with, expect, on, reply, stderr
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,18 +24,18 @@ def app_server_option(fake_script: FakeScript, *steps: dict[str, object]) -> str
 
 
 def test_a_failed_test_carries_its_server_stderr_and_chaos_seed(
-    pytester: pytest.Pytester, fake_script: FakeScript
+    inner_pytest: InnerPytest, fake_script: FakeScript
 ) -> None:
-    pytester.makepyfile(
+    inner_pytest.makepyfile(
         """
         def test_waits_for_something_that_never_comes(app_server):
             app_server.wait_for("turn/completed", timeout=30)
         """
     )
     dying = (expect("initialize"), reply("initialize", INIT_RESULT), stderr("server says: unreachable"), exit_with(2))
-    result = pytester.runpytest_subprocess("--app-server=" + shlex.join(fake_script(*dying)), "--harness-chaos=5")
+    result = inner_pytest.run("--app-server=" + shlex.join(fake_script(*dying)), "--harness-chaos=5")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
+    result.fnmatch_lines(
         [
             "*ServerExited: *exited with code 2 while waiting for turn/completed()*",
             "*- app-server #0 stderr -*",
@@ -46,18 +46,18 @@ def test_a_failed_test_carries_its_server_stderr_and_chaos_seed(
     )
 
 
-def test_a_passing_test_carries_no_server_sections(pytester: pytest.Pytester, fake_script: FakeScript) -> None:
-    pytester.makepyfile("def test_ok(app_server):\n    assert app_server.init_result['userAgent'] == 'fake/0'\n")
-    result = pytester.runpytest_subprocess(app_server_option(fake_script, stderr("noise")), "-rA")
+def test_a_passing_test_carries_no_server_sections(inner_pytest: InnerPytest, fake_script: FakeScript) -> None:
+    inner_pytest.makepyfile("def test_ok(app_server):\n    assert app_server.init_result['userAgent'] == 'fake/0'\n")
+    result = inner_pytest.run(app_server_option(fake_script, stderr("noise")), "-rA")
     result.assert_outcomes(passed=1)
-    assert "app-server #0 stderr" not in result.stdout.str()
+    assert "app-server #0 stderr" not in result.output
 
 
 def test_every_test_gets_its_own_home_and_directory_under_xdist(
-    pytester: pytest.Pytester, fake_script: FakeScript, tmp_path: Path
+    inner_pytest: InnerPytest, fake_script: FakeScript, tmp_path: Path
 ) -> None:
     homes = tmp_path / "homes.txt"
-    pytester.makepyfile(
+    inner_pytest.makepyfile(
         f"""
         import os
         import pytest
@@ -74,22 +74,20 @@ def test_every_test_gets_its_own_home_and_directory_under_xdist(
                 out.write(env["CODEX_HOME"] + "\\n")
         """
     )
-    result = pytester.runpytest_subprocess(
-        app_server_option(fake_script, {"env": ["CODEX_HOME", "HOME"]}), "-n", "2", "-p", "xdist"
-    )
+    result = inner_pytest.run(app_server_option(fake_script, {"env": ["CODEX_HOME", "HOME"]}), "-n", "2", "-p", "xdist")
     result.assert_outcomes(passed=4)
     assert len(set(homes.read_text().split())) == 4
 
 
-def test_a_test_needing_its_own_server_fails_clearly_against_a_shared_url(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile("def test_custom(app_server_factory):\n    app_server_factory(config_toml='x = 1')\n")
-    result = pytester.runpytest_subprocess("--app-server-url=ws://127.0.0.1:9")
+def test_a_test_needing_its_own_server_fails_clearly_against_a_shared_url(inner_pytest: InnerPytest) -> None:
+    inner_pytest.makepyfile("def test_custom(app_server_factory):\n    app_server_factory(config_toml='x = 1')\n")
+    result = inner_pytest.run("--app-server-url=ws://127.0.0.1:9")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*this test starts its own server (config_toml)*run it without --app-server-url*"])
+    result.fnmatch_lines(["*this test starts its own server (config_toml)*run it without --app-server-url*"])
 
 
 def test_app_server_url_drives_a_running_websocket_server_with_a_bearer_token(
-    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    inner_pytest: InnerPytest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = secrets.token_hex(32)
     token_file = tmp_path / "token"
@@ -102,17 +100,17 @@ def test_app_server_url_drives_a_running_websocket_server_with_a_bearer_token(
         [*server_command("python"), *listen], env=default_env(home, {"PYTHONPATH": str(REPO)}), cwd=home.parent
     )
     try:
-        pytester.makepyfile(
+        inner_pytest.makepyfile(
             """
             def test_shared(app_server):
                 assert app_server.request("fs/getMetadata", {"path": "/"})["isDirectory"] is True
             """
         )
         monkeypatch.setenv("APP_SERVER_TOKEN", token)
-        pytester.runpytest_subprocess(f"--app-server-url={server.url}").assert_outcomes(passed=1)
+        inner_pytest.run(f"--app-server-url={server.url}").assert_outcomes(passed=1)
         monkeypatch.setenv("APP_SERVER_TOKEN", "not-the-token")
-        refused = pytester.runpytest_subprocess(f"--app-server-url={server.url}")
+        refused = inner_pytest.run(f"--app-server-url={server.url}")
         refused.assert_outcomes(errors=1)
-        refused.stdout.fnmatch_lines(["*401*"])
+        refused.fnmatch_lines(["*401*"])
     finally:
         server.close()

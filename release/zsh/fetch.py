@@ -114,7 +114,7 @@ def fetch(source: Source, candidates: Iterable[str], cache_dir: Path, progress: 
             progress.say(f"{source.file}: using verified cache {cached}")
             return cached
         progress.say(f"{source.file}: cached copy is corrupt (sha256 {actual}); fetching again")
-        cached.unlink()
+        cached.unlink(missing_ok=True)
     tried = []
     for location in candidates:
         tmp = cached.with_name(f".{cached.name}.{os.getpid()}.part")

@@ -256,6 +256,15 @@ def pytest_runtest_makereport(
     return report
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    chaos = config.getoption("--harness-chaos")
+    if chaos not in (None, "random") and not str(chaos).isdigit():
+        # `--harness-chaos tests/x` would otherwise take the path as the seed and fail in every test.
+        raise pytest.UsageError(
+            f"--harness-chaos takes a non-negative integer seed, got {chaos!r}: write --harness-chaos=SEED"
+        )
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     chaos = config.getoption("--harness-chaos")
     return f"app-server: {config.getoption('--app-server')}" + (f", chaos: {chaos}" if chaos else "")

@@ -114,3 +114,10 @@ def test_app_server_url_drives_a_running_websocket_server_with_a_bearer_token(
         refused.fnmatch_lines(["*401*"])
     finally:
         server.close()
+
+
+def test_a_chaos_seed_that_is_not_a_number_is_a_usage_error(inner_pytest: InnerPytest) -> None:
+    inner_pytest.makepyfile("def test_nothing():\n    pass\n")
+    result = inner_pytest.run("--harness-chaos", "test_inner.py")
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR
+    result.fnmatch_lines(["*--harness-chaos takes a non-negative integer seed, got 'test_inner.py'*"])

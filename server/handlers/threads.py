@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from server.config import effective_config
+from server.config.reviewer import approvals_reviewer
 from server.handlers.registry import method
 from server.protocol.errors import InvalidRequest
 from server.protocol.threads import (
@@ -98,7 +99,9 @@ def settings_from(session: Session, params: ThreadSettingsParams, base: ThreadSe
         model_provider=params.model_provider or (base.model_provider if base else "openai"),
         approval_policy=params.approval_policy
         or (base.approval_policy if base else config.get("approval_policy") or "on-request"),
-        approvals_reviewer=params.approvals_reviewer or (base.approvals_reviewer if base else "user"),
+        approvals_reviewer=approvals_reviewer(config, thread=params.approvals_reviewer)
+        if params.approvals_reviewer or base is None
+        else base.approvals_reviewer,
         sandbox=params.sandbox
         if isinstance(params.sandbox, dict)
         else (base.sandbox if base else ThreadSettings("", "").sandbox),

@@ -13,12 +13,14 @@ import asyncio
 import json
 import shlex
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from server.protocol.errors import InvalidRequest
-from server.threads import hooks, prompts
+from server.threads import agents, guardian, hooks, prompts
+from server.threads.collaboration import Collaboration
 from server.threads.dynamic_tools import DynamicTool, model_output, parse_dynamic_tools
 from server.threads.git import git_info
 from server.threads.rollout import Json
@@ -67,6 +69,7 @@ class TurnEngine:
         self.server = server
         self.store = store
         self._target = target
+        self.collaboration = Collaboration(self)
 
     # ------------------------------------------------------------------ starting and stopping
 
@@ -91,13 +94,22 @@ class TurnEngine:
         thread.active = active
         active.task = asyncio.create_task(self._run_shell_turn(thread, active, command, timeout_ms, shell))
 
-    def _begin(self, thread: Thread) -> Json:
+    def start_agent_turn(
+        self, thread: Thread, message: Json, root_turn_id: str, on_done: Callable[[Thread, str], None]
+    ) -> None:
+        """A sub-agent's turn on a message from another agent; `on_done(thread, status)` runs when it ends."""
+        turn = self._begin(thread, root_turn_id)
+        active = ActiveTurn(turn)
+        thread.active = active
+        active.task = asyncio.create_task(self._run_agent_turn(thread, active, message, on_done))
+
+    def _begin(self, thread: Thread, root_turn_id: str | None = None) -> Json:
         if thread.active is not None:
             raise InvalidRequest(f"thread {thread.id} already has an active turn")
         turn_id = uuid7()
         turn: Json = {
             "id": turn_id,
-            "rootTurnId": turn_id,
+            "rootTurnId": root_turn_id or turn_id,
             "items": [],
             "itemsView": "notLoaded",
             "status": "inProgress",
@@ -217,6 +229,26 @@ class TurnEngine:
                 thread.update_meta(gitInfo=info)
         self._finish(thread, active, "completed")
 
+    async def _run_agent_turn(
+        self, thread: Thread, active: ActiveTurn, message: Json, on_done: Callable[[Thread, str], None]
+    ) -> None:
+        turn_id = active.turn["id"]
+        self._announce_start(thread, active)
+        self._remember(thread, turn_id, message)
+        status, error = "completed", None
+        try:
+            await self._model_rounds(thread, active)
+        except asyncio.CancelledError:
+            self._remember(thread, turn_id, prompts.turn_aborted())
+            status = "interrupted"
+        except _TurnFailed as failure:
+            thread.notify(
+                "error", {"error": failure.error, "willRetry": False, "threadId": thread.id, "turnId": turn_id}
+            )
+            status, error = "failed", failure.error
+        self._finish(thread, active, status, error)
+        on_done(thread, status)
+
     def _request_body(self, thread: Thread) -> Json:
         history = [entry["item"] for entry in thread.model_history]
         visible = [tool.spec() for tool in parse_dynamic_tools(thread.settings.dynamic_tools) if not tool.deferred]
@@ -224,7 +256,7 @@ class TurnEngine:
             "model": thread.settings.model,
             "instructions": prompts.BASE_INSTRUCTIONS,
             "input": [prompts.environment_context(thread.settings.cwd), *history],
-            "tools": [prompts.SHELL_TOOL, *visible],
+            "tools": [prompts.SHELL_TOOL, *visible, agents.TOOLS],
             "tool_choice": "auto",
             "parallel_tool_calls": False,
             "store": False,
@@ -240,6 +272,8 @@ class TurnEngine:
         headers = {**target.headers, "session-id": thread.id, "thread-id": thread.id}
         continuations = 0
         for _ in range(MAX_TOOL_ROUNDS):
+            for message in self.collaboration.registry.pending_mail(thread):
+                self._remember(thread, turn_id, message)
             stream = _StreamState(self, thread, turn_id)
             try:
                 async for event in target.client.stream(self._request_body(thread), headers, on_retry=stream.on_retry):
@@ -358,6 +392,10 @@ class TurnEngine:
     async def _run_tool_call(self, thread: Thread, active: ActiveTurn, call: Json) -> Any:
         """Run one function call from the model; returns the function_call_output's `output`."""
         name = str(call.get("name", ""))
+        if call.get("namespace") == agents.NAMESPACE:
+            return await self.collaboration.call(thread, active, call)
+        if name == "exec_command":
+            return await self._exec_command(thread, active, call)
         if name != "shell":
             tools = parse_dynamic_tools(thread.settings.dynamic_tools)
             tool = next((t for t in tools if t.model_name == name), None) or next(
@@ -377,6 +415,29 @@ class TurnEngine:
         timeout = arguments.get("timeout_ms")
         told, _ = await self._exec(
             thread, active, argv, shlex.join(argv), cwd, timeout if isinstance(timeout, int) else None, "agent"
+        )
+        return told
+
+    async def _exec_command(self, thread: Thread, active: ActiveTurn, call: Json) -> str:
+        """upstream's `exec_command` called as a plain function: a bash script, reviewed like upstream's."""
+        try:
+            arguments = json.loads(call.get("arguments") or "{}")
+            script = str(arguments["cmd"])
+        except (ValueError, KeyError, TypeError) as exc:
+            return f"invalid exec_command arguments: {exc}"
+        argv = ["/bin/bash", "-lc", script]
+        cwd = str(arguments.get("workdir") or thread.settings.cwd)
+        planned = {
+            "tool": "exec_command",
+            "command": argv,
+            "cwd": cwd,
+            "environment_id": "local",
+            "justification": arguments.get("justification"),
+            "sandbox_permissions": arguments.get("sandbox_permissions") or "use_default",
+            "tty": bool(arguments.get("tty", False)),
+        }
+        told, _ = await self._exec(
+            thread, active, argv, shlex.join(argv), cwd, None, "agent", item_id=call["call_id"], planned=planned
         )
         return told
 
@@ -430,10 +491,55 @@ class TurnEngine:
         )
         return output
 
-    async def _approved(self, thread: Thread, active: ActiveTurn, item: Json) -> bool:
-        """Ask the client unless the approval policy is `never`; any failure to answer counts as no."""
+    async def _refusal(self, thread: Thread, active: ActiveTurn, item: Json, planned: Json) -> str | None:
+        """Why the command must not run (told to the model), or None when it may run.
+
+        `approval_policy` decides whether anyone is asked; `approvals_reviewer` decides who: the client, or
+        the automatic reviewer (server.threads.guardian).
+        """
         if thread.settings.approval_policy == "never":
-            return True
+            return None
+        from server.config.reviewer import normalise
+
+        if normalise(thread.settings.approvals_reviewer) == "auto_review":
+            return await self._auto_review(thread, active, item, planned)
+        if await self._approved(thread, active, item):
+            return None
+        return "The user declined to run this command."
+
+    async def _auto_review(self, thread: Thread, active: ActiveTurn, item: Json, planned: Json) -> str | None:
+        """Review by a reviewer model request, reported as item/autoApprovalReview/started|completed."""
+        turn_id = active.turn["id"]
+        source = "unifiedExec" if planned.get("tool") == "exec_command" else "shell"
+        action = {"type": "command", "source": source, "command": item["command"], "cwd": item["cwd"]}
+        review_id = str(uuid.uuid4())
+        started_at = now_ms()
+        common = {"threadId": thread.id, "turnId": turn_id, "startedAtMs": started_at, "reviewId": review_id}
+        pending = {"status": "inProgress", "riskLevel": None, "userAuthorization": None, "rationale": None}
+        thread.notify(
+            "item/autoApprovalReview/started",
+            {**common, "targetItemId": item["id"], "review": pending, "action": action},
+        )
+        target = self._target()
+        history = [entry["item"] for entry in thread.model_history]
+        body = guardian.request_body(thread.id, history, planned)
+        verdict = await guardian.review(target.client, {**target.headers, "session-id": thread.id}, body)
+        thread.notify("guardianWarning", {"threadId": thread.id, "message": verdict.warning()})
+        thread.notify(
+            "item/autoApprovalReview/completed",
+            {
+                **common,
+                "completedAtMs": now_ms(),
+                "targetItemId": item["id"],
+                "decisionSource": "agent",
+                "review": verdict.wire(),
+                "action": action,
+            },
+        )
+        return verdict.refusal()
+
+    async def _approved(self, thread: Thread, active: ActiveTurn, item: Json) -> bool:
+        """Ask the client; any failure to answer counts as no."""
         params = {
             "threadId": thread.id,
             "turnId": active.turn["id"],
@@ -462,12 +568,18 @@ class TurnEngine:
         cwd: str,
         timeout_ms: int | None,
         source: str,
+        *,
+        item_id: str | None = None,
+        planned: Json | None = None,
     ) -> tuple[str, CommandResult | None]:
-        """Run one command as a commandExecution item; returns what the model is told, and the result."""
+        """Run one command as a commandExecution item; returns what the model is told, and the result.
+
+        `planned` is the action as the automatic reviewer sees it (defaults to the argv and cwd).
+        """
         turn_id = active.turn["id"]
         item: Json = {
             "type": "commandExecution",
-            "id": uuid7(),
+            "id": item_id or uuid7(),
             "pluginId": None,
             "scriptPath": None,
             "command": display,
@@ -481,9 +593,11 @@ class TurnEngine:
             "durationMs": None,
         }
         self._item_started(thread, turn_id, item)
-        if source == "agent" and not await self._approved(thread, active, item):
-            self._item_completed(thread, turn_id, {**item, "status": "declined"})
-            return "The user declined to run this command.", None
+        if source == "agent":
+            refusal = await self._refusal(thread, active, item, planned or {"command": argv, "cwd": cwd})
+            if refusal is not None:
+                self._item_completed(thread, turn_id, {**item, "status": "declined"})
+                return refusal, None
 
         def delta(text: str) -> None:
             thread.notify(
@@ -639,6 +753,8 @@ class _StreamState:
                 "name": item.get("name", ""),
                 "arguments": item.get("arguments", "") or "",
             }
+            if item.get("namespace"):
+                call["namespace"] = item["namespace"]
             self.calls.append(call)
             self.history.append(call)
 

@@ -89,7 +89,7 @@ def test_shell_tool_is_offered_to_the_model(
     thread_id = new_thread(client, tmp_path)
     model.enqueue(text_reply("hi"))
     run_turn(client, thread_id, "hello")
-    assert model.wait_for_posts(1)[0].tool_names() == ["shell"]
+    assert model.wait_for_posts(1)[0].tool_names() == ["shell", "collaboration"]
 
 
 def test_session_source_is_recorded_and_filterable(

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness.chaos import Chaos
-from harness.sync import Client
+from harness.sync import Client, close_all
 from harness.transports import default_env
 
 if TYPE_CHECKING:
@@ -162,8 +162,7 @@ def app_server_factory(
         return client
 
     yield start
-    for client in clients:
-        client.close()
+    close_all(clients)
     errors = [error for client in clients for error in client.inner.validation_errors]
     if errors:
         pytest.fail("\n".join(str(error) for error in errors), pytrace=False)

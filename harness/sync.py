@@ -224,6 +224,15 @@ class Client:
         run(self.inner.close())
 
 
+def close_all(clients: Sequence[Client]) -> None:
+    """Close clients concurrently: a server may take a second to exit, and a test may have started several."""
+
+    async def close() -> None:
+        await asyncio.gather(*(client.inner.close() for client in clients))
+
+    run(close())
+
+
 async def _call(function: Callable[..., T], *args: Any) -> T:
     """Run a plain method of a loop-owned object on the loop thread (its state is not thread-safe)."""
     return function(*args)

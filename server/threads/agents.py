@@ -189,17 +189,32 @@ class Agent:
     mailbox: list[Json] = field(default_factory=list)
     """Messages for this agent's model, delivered into its history before its next model request."""
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    received: int = 0
+    waited: int = 0
+    """Messages counted at the end of this agent's last wait: mail that came in between (even if already
+    delivered into its history) ends the next wait at once, so a fast sub-agent cannot be missed."""
     last_answer: str | None = None
     interrupted: bool = False
 
     def post(self, message: Json) -> None:
         self.mailbox.append(message)
+        self.received += 1
         self.arrived.set()
 
     def take_mail(self) -> list[Json]:
         mail, self.mailbox = self.mailbox, []
-        self.arrived.clear()
         return mail
+
+    async def wait_for_mail(self, seconds: float) -> bool:
+        """True when mail arrived since the last wait, False when `seconds` passed without any."""
+        if self.received == self.waited:
+            self.arrived.clear()
+            try:
+                await asyncio.wait_for(self.arrived.wait(), seconds)
+            except TimeoutError:
+                return False
+        self.waited = self.received
+        return True
 
     def status(self) -> Any:
         if self.thread.active is not None:

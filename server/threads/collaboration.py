@@ -134,10 +134,9 @@ class Collaboration:
             "reasoningEffort": None,
         }
         self.engine._item_started(me.thread, turn_id, item)
-        try:
-            await asyncio.wait_for(me.arrived.wait(), agents.wait_seconds(args))
+        if await me.wait_for_mail(agents.wait_seconds(args)):
             result = {"message": "Wait completed.", "timed_out": False}
-        except TimeoutError:
+        else:
             result = {"message": "Wait timed out.", "timed_out": True}
         self.engine._item_completed(me.thread, turn_id, {**item, "status": "completed"})
         return agents.output(result)

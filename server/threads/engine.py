@@ -39,6 +39,8 @@ DYNAMIC_TOOL_REQUEST = "item/tool/call"
 MAX_STOP_CONTINUATIONS = 3
 """Times Stop hooks may send one turn back to the model; past this the turn ends (hooks loop otherwise)."""
 APPROVED = frozenset({"accept", "acceptForSession"})
+ESCALATION_REFUSED = "approval policy is Never; reject command — you cannot ask for escalated permissions if the approval policy is Never"
+"""upstream's answer to an escalation request nobody may approve: refused before any review or item."""
 
 
 def now_ms() -> int:
@@ -425,6 +427,8 @@ class TurnEngine:
             script = str(arguments["cmd"])
         except (ValueError, KeyError, TypeError) as exc:
             return f"invalid exec_command arguments: {exc}"
+        if arguments.get("sandbox_permissions") == "require_escalated" and thread.settings.approval_policy == "never":
+            return ESCALATION_REFUSED
         argv = ["/bin/bash", "-lc", script]
         cwd = str(arguments.get("workdir") or thread.settings.cwd)
         planned = {

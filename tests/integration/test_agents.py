@@ -256,3 +256,65 @@ def test_resuming_a_sub_agent_thread(
         client.request("thread/resume", {"threadId": child_id})
     assert excinfo.value.code == -32600
     assert "sub-agent" in excinfo.value.message
+
+
+def test_nested_agents_address_each_other_relative_to_themselves(
+    app_server_factory: AppServerFactory, model: AgentModel, tmp_path: Path
+) -> None:
+    client, root_id = start(app_server_factory, model, tmp_path)
+    model.script(
+        ROOT,
+        collab(spawn("agent_1", "CHILD-TASK", "c_spawn")),
+        collab(("wait_agent", {"timeout_ms": 10000}, "c_wait")),
+        text_reply("root done"),
+    )
+    model.script(
+        "/root/agent_1",
+        collab(spawn("sub", "GRANDCHILD-TASK", "c_sub")),
+        collab(
+            ("send_message", {"target": "sub", "message": "TO-GRANDCHILD"}, "c_down"),
+            ("send_message", {"target": "/root", "message": "TO-ROOT"}, "c_up"),
+            ("send_message", {"target": "agent_1", "message": "x"}, "c_self_rel"),
+        ),
+        text_reply("child done"),
+    )
+    model.script("/root/agent_1/sub", text_reply("grandchild done"))
+    turn = run_turn(client, root_id, "delegate deeply")
+    assert turn["status"] == "completed"
+    child_requests = model.requests_of("/root/agent_1", 3)
+    assert outputs(child_requests[1])["c_sub"] == '{"task_name":"/root/agent_1/sub"}'
+    told = outputs(child_requests[2])
+    assert (told["c_down"], told["c_up"]) == ("", "")
+    assert told["c_self_rel"] == "live agent path `/root/agent_1/agent_1` not found"
+    started = client.wait_for("item/completed", **{"item.id": "c_sub"})["item"]
+    assert started["agentPath"] == "/root/agent_1/sub"
+    child_id = client.wait_for("item/completed", threadId=root_id, **{"item.id": "c_spawn"})["item"]["agentThreadId"]
+    up = client.wait_for("item/completed", threadId=child_id, **{"item.id": "c_up"})["item"]
+    assert (up["kind"], up["agentPath"]) == ("interacted", ROOT)
+    grandchild_id = started["agentThreadId"]
+    grandchild = client.request("thread/read", {"threadId": grandchild_id})["thread"]
+    assert grandchild["parentThreadId"] == child_id
+    root_seen = json.dumps([r.body for r in model.requests_of(ROOT, 3)])
+    assert "TO-ROOT" in root_seen
+
+
+def test_list_agents_reports_paths_and_status(
+    app_server_factory: AppServerFactory, model: AgentModel, tmp_path: Path
+) -> None:
+    client, root_id = start(app_server_factory, model, tmp_path)
+    model.script(
+        ROOT,
+        collab(spawn("agent_1", "CHILD-TASK", "c_spawn")),
+        collab(("wait_agent", {"timeout_ms": 10000}, "c_wait")),
+        collab(("list_agents", {}, "c_all"), ("list_agents", {"path_prefix": "/root/agent_1"}, "c_prefix")),
+        text_reply("root done"),
+    )
+    model.script("/root/agent_1", text_reply("LISTED-ANSWER"))
+    run_turn(client, root_id, "list them")
+    told = outputs(model.requests_of(ROOT, 4)[-1])
+    everyone = json.loads(told["c_all"])["agents"]
+    assert {"agent_name": ROOT, "agent_status": "running"} in everyone
+    assert {"agent_name": "/root/agent_1", "agent_status": {"completed": "LISTED-ANSWER"}} in everyone
+    assert json.loads(told["c_prefix"])["agents"] == [
+        {"agent_name": "/root/agent_1", "agent_status": {"completed": "LISTED-ANSWER"}}
+    ]

@@ -237,3 +237,25 @@ def test_user_reviewer_asks_the_client_instead(
     assert not [p for p in model.wait_for_posts(2) if is_review_request(p)]
     client.assert_no("item/autoApprovalReview/started", within=0.2)
     assert not marker.exists()
+
+
+def test_approval_policy_never_refuses_escalation_without_a_review(
+    app_server_factory: AppServerFactory, model: ResponsesApiStub, tmp_path: Path
+) -> None:
+    """`approval_policy` decides whether anyone reviews: under `never` nobody may approve an escalation,
+    so it is refused before any review and before any command item."""
+    client = start(app_server_factory, model)
+    marker = tmp_path / "never-marker"
+    thread_id = client.request("thread/start", {"cwd": str(tmp_path), "approvalPolicy": "never"})["thread"]["id"]
+    model.enqueue(escalated_touch(marker, "call_n"), text_reply("done"))
+    turn = run_turn(client, thread_id, "please touch the file")
+    assert turn["status"] == "completed"
+    posts = model.wait_for_posts(2)
+    assert not [p for p in posts if is_review_request(p)]
+    assert outputs_for(posts[-1], "call_n") == [
+        "approval policy is Never; reject command — you cannot ask for escalated permissions if the approval "
+        "policy is Never"
+    ]
+    client.assert_no("item/autoApprovalReview/started", within=0.2)
+    client.assert_no("item/started", within=0.2, where=lambda params: params["item"]["id"] == "call_n")
+    assert not marker.exists()

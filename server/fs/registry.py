@@ -126,15 +126,17 @@ class WatchRegistry:
             raise DuplicateWatchId(watch_id)
         self._subscriptions[watch_id] = None
         subscription = resolve(watch_id, path)
-        async with self._lock:
-            if self._closed or watch_id not in self._subscriptions:
-                return
-            self._set(watch_id, subscription)
-            try:
+        try:
+            async with self._lock:
+                if self._closed or watch_id not in self._subscriptions:
+                    return
+                self._set(watch_id, subscription)
                 await asyncio.to_thread(self._directories.acquire, subscription.directories)
-            except BaseException:
+        except BaseException:  # refused by the OS, or cancelled: the id is free again
+            current = self._subscriptions.get(watch_id)
+            if current is None or current is subscription:
                 self._set(watch_id, None)
-                raise
+            raise
 
     async def unwatch(self, watch_id: str) -> None:
         """Delivery for `watch_id` stops before this returns; unknown ids are ignored."""

@@ -39,7 +39,10 @@ DYNAMIC_TOOL_REQUEST = "item/tool/call"
 MAX_STOP_CONTINUATIONS = 3
 """Times Stop hooks may send one turn back to the model; past this the turn ends (hooks loop otherwise)."""
 APPROVED = frozenset({"accept", "acceptForSession"})
-ESCALATION_REFUSED = "approval policy is Never; reject command — you cannot ask for escalated permissions if the approval policy is Never"
+ESCALATION_REFUSED = (
+    "approval policy is Never; reject command — "
+    "you cannot ask for escalated permissions if the approval policy is Never"
+)
 """upstream's answer to an escalation request nobody may approve: refused before any review or item."""
 
 

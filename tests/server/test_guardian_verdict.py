@@ -40,7 +40,8 @@ def test_a_failed_review_refuses_with_the_reason() -> None:
     assert verdict.status == "aborted"
     assert verdict.warning() == "Automatic approval review failed: guardian assessment was not valid JSON"
     refusal = verdict.refusal()
-    assert refusal is not None and "could not be completed" in refusal
+    assert refusal is not None
+    assert "could not be completed" in refusal
 
 
 def test_request_holds_the_transcript_and_the_planned_action() -> None:

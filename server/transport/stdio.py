@@ -9,6 +9,7 @@ stdout may be pipes, terminals or regular files, and only threads handle all thr
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from server.session import ServerContext
 
 READ_SIZE = 1 << 16
+FLUSH_TIMEOUT_SECONDS = 10.0
+"""At exit, how long we wait for a client to read the last responses before giving up on them."""
 STDIN, STDOUT = 0, 1
 
 
@@ -139,7 +142,17 @@ class _PipeIO:
         self._writer.write(data)
         await self._writer.drain()
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
+        """Flush what the pipe transport still buffers, then close: `drain()` only waits for the buffer to
+        drop below its high-water mark, so without this the tail of the last responses would be lost."""
+        import asyncio
+
+        if self._writer is not None:
+            # With a high-water mark of 0, drain() returns only once the buffer is empty.
+            self._writer.transport.set_write_buffer_limits(high=0)
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                await asyncio.wait_for(self._writer.drain(), FLUSH_TIMEOUT_SECONDS)
+            self._writer.close()
         self._fallback.close()
 
 
@@ -162,4 +175,4 @@ async def serve(context: ServerContext, connection: Connection, reader: LineRead
     try:
         await ConnectionRunner(context, connection, send).run(incoming())
     finally:
-        io.close()
+        await io.aclose()

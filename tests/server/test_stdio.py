@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +95,25 @@ def test_requests_from_a_regular_file_are_answered(tmp_path: Path) -> None:
             check=True,
         )
     assert {json.loads(line)["id"] for line in done.stdout.splitlines()} == {"init", 1, 2}
+
+
+def test_responses_still_buffered_at_exit_reach_a_slow_reader(tmp_path: Path) -> None:
+    """The client reads only after the server saw end of input: nothing may be cut off at exit."""
+    payload = "".join(json.dumps(m) + "\n" for m in [INIT, *(metadata(i) for i in range(2000))])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "CODEX_HOME": str(tmp_path / "home")},
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    writer = threading.Thread(target=lambda: (process.stdin.write(payload.encode()), process.stdin.close()))
+    writer.start()
+    time.sleep(1.0)  # let the pipe fill so responses wait in the server's own buffer
+    lines = process.stdout.read().decode().splitlines()
+    writer.join(30)
+    assert process.wait(60) == 0
+    assert len(lines) == 2001
+    assert {json.loads(line)["id"] for line in lines} == {"init", *range(2000)}

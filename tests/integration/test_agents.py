@@ -318,3 +318,16 @@ def test_list_agents_reports_paths_and_status(
     assert json.loads(told["c_prefix"])["agents"] == [
         {"agent_name": "/root/agent_1", "agent_status": {"completed": "LISTED-ANSWER"}}
     ]
+
+
+def test_a_spawned_agent_sees_the_parent_conversation_unless_told_not_to(
+    app_server_factory: AppServerFactory, model: AgentModel, tmp_path: Path
+) -> None:
+    client, root_id = start(app_server_factory, model, tmp_path)
+    forked = ("spawn_agent", {"task_name": "forked", "message": "WITH-HISTORY"}, "c_forked")
+    model.script(ROOT, collab(forked, spawn("fresh", "WITHOUT-HISTORY", "c_fresh")), text_reply("root done"))
+    model.script("/root/forked", text_reply("forked done"))
+    model.script("/root/fresh", text_reply("fresh done"))
+    run_turn(client, root_id, "PARENT-CONTEXT-7")
+    assert "PARENT-CONTEXT-7" in json.dumps(model.requests_of("/root/forked", 1)[0].body)
+    assert "PARENT-CONTEXT-7" not in json.dumps(model.requests_of("/root/fresh", 1)[0].body)

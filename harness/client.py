@@ -77,7 +77,10 @@ class Notification:
     message: dict[str, Any]
     """The whole message as received (with `emittedAtMs` and anything else the server adds)."""
     seq: int = 0
-    """Delivery order within the client (after chaos, if any)."""
+    """Delivery order into the buffer (after chaos, if any)."""
+    received: int = 0
+    """Order on the wire: what the server sent first has the lower number, chaos or not. Sort by this
+    (after `settle()`) to assert the order a server emits things in, e.g. the deltas of one message."""
 
 
 def _id_key(request_id: Any) -> str:
@@ -155,6 +158,7 @@ class AsyncClient:
         self.validation_errors: list[AssertionError] = []
         self._ids = itertools.count(1)
         self._seq = itertools.count(1)
+        self._received = itertools.count(1)
         self._pending: dict[str, tuple[str, int | str, asyncio.Future[dict[str, Any]]]] = {}
         self._buffer: dict[str, OrderedDict[int, Notification]] = {}
         self._taken: Counter[str] = Counter()
@@ -330,6 +334,16 @@ class AsyncClient:
 
         return await self._wait(take, wants, timeout, matcher.describe(), matcher)
 
+    async def settle(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Return once every notification read so far is in the buffer (only chaos holds any back).
+
+        Not a silence window: it covers exactly what already arrived. After waiting for a final
+        notification, `settle()` guarantees everything the server sent before it is buffered too."""
+        try:
+            await asyncio.wait_for(self._all_delivered.wait(), timeout)
+        except TimeoutError:
+            raise NotificationTimeout(self._diagnose("chaos deliveries to finish", timeout=timeout)) from None
+
     def buffered(self, method: str | None = None) -> list[Notification]:
         """Notifications received and not yet taken, oldest first (optionally of one method)."""
         if method is not None:
@@ -477,23 +491,23 @@ class AsyncClient:
             self.validation_errors.append(AssertionError(f"validator failed on {message.get('method')}: {exc!r}"))
         params = message.get("params")
         method, params = message["method"], params if isinstance(params, dict) else {}
+        received = next(self._received)
         if self.chaos is None:
-            self._deliver(method, params, message)
+            self._deliver(method, params, message, received)
             return
         self._all_delivered.clear()
-        token = next(self._seq)
-        self._delayed[token] = asyncio.get_running_loop().call_later(
-            self.chaos.delay(), self._deliver_delayed, token, method, params, message
+        self._delayed[received] = asyncio.get_running_loop().call_later(
+            self.chaos.delay(), self._deliver_delayed, method, params, message, received
         )
 
-    def _deliver_delayed(self, token: int, method: str, params: dict[str, Any], message: dict[str, Any]) -> None:
-        del self._delayed[token]
-        self._deliver(method, params, message)
+    def _deliver_delayed(self, method: str, params: dict[str, Any], message: dict[str, Any], received: int) -> None:
+        del self._delayed[received]
+        self._deliver(method, params, message, received)
         if not self._delayed:
             self._all_delivered.set()
 
-    def _deliver(self, method: str, params: dict[str, Any], message: dict[str, Any]) -> None:
-        note = Notification(method, params, message, next(self._seq))
+    def _deliver(self, method: str, params: dict[str, Any], message: dict[str, Any], received: int) -> None:
+        note = Notification(method, params, message, next(self._seq), received)
         bucket = self._buffer.get(method)
         if bucket is None:
             bucket = self._buffer[method] = OrderedDict()

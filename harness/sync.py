@@ -174,6 +174,11 @@ class Client:
         __tracebackhide__ = True
         run(self.inner.assert_no(method, within=within, where=where, **fields), within)
 
+    def settle(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Every notification read so far is in the buffer when this returns (see AsyncClient.settle)."""
+        __tracebackhide__ = True
+        run(self.inner.settle(timeout=timeout), timeout)
+
     def buffered(self, method: str | None = None) -> list[Notification]:
         __tracebackhide__ = True
         return run(_call(self.inner.buffered, method))

@@ -46,3 +46,16 @@ def test_chaos_can_deliver_a_notification_after_the_response_sent_after_it(fake_
     client = fake_server(expect("test/go"), notify("early", n=1), reply("test/go"), chaos=Chaos(3, max_delay=0.2))
     client.request("test/go")
     assert client.wait_for("early", timeout=5) == {"n": 1}
+
+
+def test_settle_then_wire_order_recovers_what_the_server_sent_and_in_which_order(fake_server: FakeServer) -> None:
+    words = ["streamed ", "answer ", "text ", "in ", "order"]
+    client = fake_server(
+        *(notify("item/agentMessage/delta", itemId="m1", delta=word) for word in words),
+        notify("item/completed", item={"id": "m1", "text": "".join(words)}),
+        chaos=Chaos(11, max_delay=0.2),
+    )
+    done = client.wait_for("item/completed", **{"item.id": "m1"})
+    client.settle()  # every delta was read before item/completed, so every delta is buffered now
+    deltas = sorted(client.drain("item/agentMessage/delta"), key=lambda note: note.received)
+    assert "".join(note.params["delta"] for note in deltas) == done["item"]["text"]

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from server.plugins.prompts import normalise_default_prompt
 
 MANIFEST_DIRS = (".codex-plugin", ".claude-plugin", ".cursor-plugin")
@@ -115,6 +113,8 @@ def front_matter(path: Path) -> dict[str, Any]:
         return {}
     if not text.startswith("---"):
         return {}
+    import yaml  # only for plugins that ship skills
+
     block, sep, _ = text[3:].partition("\n---")
     if not sep:
         return {}

@@ -9,11 +9,14 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 
 from fixtures.auth_issuer import AuthIssuer
 from server.auth import browser
+from server.auth import issuer as issuer_client
 from server.auth.browser import BrowserLogin
 from server.auth.device import DeviceLogin
 from server.auth.endpoints import CALLBACK_PORTS, DEFAULT_ISSUER, login_endpoints
@@ -127,3 +130,21 @@ def test_endpoints_follow_upstream_variables() -> None:
     assert overridden.refresh_url == "http://127.0.0.1:9/token"
     assert overridden.callback_ports == (0,)
     assert overridden.device_verification_url == "http://127.0.0.1:8/codex/device"
+
+
+def test_the_stand_in_checks_pkce_so_the_browser_tests_mean_something(issuer: AuthIssuer) -> None:
+    endpoints = login_endpoints(issuer.server_env())
+    verifier, challenge = browser.pkce_pair()
+    query = {
+        "response_type": "code",
+        "client_id": endpoints.client_id,
+        "redirect_uri": "http://127.0.0.1:9/auth/callback",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": "s",
+    }
+    redirect = requests.get(endpoints.authorize_url, params=query, allow_redirects=False, timeout=10)
+    code = parse_qs(urlsplit(redirect.headers["location"]).query)["code"][0]
+    with pytest.raises(issuer_client.IssuerError, match="400 Bad Request: invalid_grant"):
+        issuer_client.exchange_code(endpoints, code, verifier + "x", query["redirect_uri"])
+    assert issuer.state.issued_access_tokens == []

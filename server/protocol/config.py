@@ -46,11 +46,6 @@ class ExperimentalFeatureListParams(WireModel):
     thread_id: str | None = None
 
 
-class ExperimentalFeatureListResponse(WireModel):
-    data: list[dict[str, Any]]
-    next_cursor: str | None = None
-
-
 class ExperimentalFeatureEnablementSetParams(WireModel):
     enablement: dict[str, bool]
 

@@ -68,29 +68,27 @@ def canonical(name: str) -> str:
     return ALIASES.get(name, name)
 
 
-def configured(config: Config, name: str) -> bool | None:
-    """What the layers say about a flag (aliases included), or None when nobody set it."""
+def configured(config: Config) -> dict[str, bool]:
+    """What the layers say, keyed by current flag name (an alias and its flag: the later key wins)."""
     table = config.get("features")
     if not isinstance(table, dict):
-        return None
-    value: Any = None
-    for key, item in table.items():
-        if canonical(key) == name and isinstance(item, bool):
-            value = item
-    return value if isinstance(value, bool) else None
+        return {}
+    return {canonical(key): item for key, item in table.items() if isinstance(item, bool)}
+
+
+def state(feature: Feature, explicit: dict[str, bool], runtime: dict[str, bool]) -> bool:
+    if feature.name in PINNED:
+        return feature.default
+    value = explicit.get(feature.name)
+    if value is None:
+        value = runtime.get(feature.name)
+    return feature.default if value is None else value
 
 
 def is_enabled(config: Config, name: str) -> bool:
     """Effective state of a flag; an unknown name is off."""
     feature = FEATURES.get(canonical(name))
-    if feature is None:
-        return False
-    if feature.name in PINNED:
-        return feature.default
-    value = configured(config, feature.name)
-    if value is None:
-        value = config.runtime_features.get(feature.name)
-    return feature.default if value is None else value
+    return feature is not None and state(feature, configured(config), config.runtime_features)
 
 
 def set_runtime(config: Config, enablement: dict[str, bool]) -> dict[str, bool]:
@@ -115,7 +113,8 @@ def to_wire(feature: Feature, enabled: bool) -> dict[str, Any]:
 
 def listing(config: Config) -> list[dict[str, Any]]:
     """Every feature in table order with its effective state (the `experimentalFeature/list` rows)."""
-    return [to_wire(feature, is_enabled(config, feature.name)) for feature in FEATURES.values()]
+    explicit = configured(config)
+    return [to_wire(feature, state(feature, explicit, config.runtime_features)) for feature in FEATURES.values()]
 
 
 def deprecation_warnings(config: Config) -> list[dict[str, Any]]:

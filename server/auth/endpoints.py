@@ -17,10 +17,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from server.config import base_urls
-from server.config.base_urls import BaseUrl
 
 DEFAULT_ISSUER = "https://auth.openai.com"
 DEFAULT_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
@@ -75,9 +71,3 @@ def login_endpoints(environ: Mapping[str, str]) -> LoginEndpoints:
         refresh_url=environ.get("CODEX_REFRESH_TOKEN_URL_OVERRIDE") or f"{issuer}/oauth/token",
         callback_ports=ports,
     )
-
-
-def openai_base_url(environ: Mapping[str, str], config: Any) -> BaseUrl:
-    """Where API-key requests go. The config resolver owns the rule (and the OPENAI_BASE_URL deprecation
-    warning, sent after initialize); this stays for callers that look for it next to the login endpoints."""
-    return base_urls.openai_base_url(config, environ)

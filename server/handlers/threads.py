@@ -45,8 +45,8 @@ def engine(server: ServerContext) -> TurnEngine:
 
 def model_target(server: ServerContext) -> ModelTarget:
     """Where this turn's model request goes: openai_base_url with the API key, or the ChatGPT backend."""
-    from server.auth.endpoints import openai_base_url
     from server.auth.manager import auth_manager
+    from server.config.base_urls import chatgpt_base_url, openai_base_url
     from server.model.responses import ResponsesClient
 
     config = effective_config(server)
@@ -57,11 +57,11 @@ def model_target(server: ServerContext) -> ModelTarget:
     if token:
         headers["authorization"] = f"Bearer {token}"
     if current is not None and current.mode == "chatgpt":
-        base = str(config.get("chatgpt_base_url") or "https://chatgpt.com/backend-api").rstrip("/") + "/codex"
+        base = chatgpt_base_url(config).rstrip("/") + "/codex"
         if current.tokens is not None and current.tokens.account_id:
             headers["chatgpt-account-id"] = current.tokens.account_id
     else:
-        base = openai_base_url(server.environ, config).url
+        base = openai_base_url(config, server.environ).url
     clients: dict[str, ResponsesClient] = server.shared(lambda s: {}, dict)
     if base not in clients:
         clients[base] = ResponsesClient(base)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 DEFAULT_ISSUER = "https://auth.openai.com"
 DEFAULT_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
@@ -56,8 +57,14 @@ class LoginEndpoints:
         return f"{self.issuer}/deviceauth/callback"
 
 
-def login_endpoints(environ: Mapping[str, str]) -> LoginEndpoints:
-    issuer = (environ.get("CODEX_APP_SERVER_LOGIN_ISSUER") or DEFAULT_ISSUER).rstrip("/")
+def login_endpoints(environ: Mapping[str, str], config: Any = None) -> LoginEndpoints:
+    """The environment variable wins (as upstream reads it), then our `login_issuer` config key."""
+    configured = config.get("login_issuer") if config is not None else None
+    issuer = (
+        environ.get("CODEX_APP_SERVER_LOGIN_ISSUER")
+        or (configured if isinstance(configured, str) else None)
+        or DEFAULT_ISSUER
+    ).rstrip("/")
     port = environ.get("CODEX_APP_SERVER_LOGIN_CALLBACK_PORT")
     ports: tuple[int, ...] = CALLBACK_PORTS
     if port:

@@ -18,6 +18,7 @@ import sys
 from server.auth import claims, issuer, storage
 from server.auth.endpoints import LoginEndpoints, login_endpoints
 from server.auth.storage import AuthDotJson, AuthFileError, Tokens
+from server.config import effective_config
 from server.session import ServerContext
 
 _UNREAD = object()
@@ -41,7 +42,7 @@ class AuthManager:
         self._refresh_lock = asyncio.Lock()
 
     def endpoints(self) -> LoginEndpoints:
-        return login_endpoints(self.server.environ)
+        return login_endpoints(self.server.environ, effective_config(self.server))
 
     # -- reading ---------------------------------------------------------------------------------------------
 

@@ -88,6 +88,13 @@ PROFILE_FIELDS: dict[str, Check] = {
     "web_search": variants("disabled", "cached", "indexed", "live"),
 }
 
+OUR_KEYS: dict[str, Check] = {
+    "login_issuer": string,
+    "zsh_path": string,
+}
+"""Keys only this server reads (upstream 0.163 ignores them): the ChatGPT issuer base URL, overridden by
+`CODEX_APP_SERVER_LOGIN_ISSUER`; and the shell for `thread/shellCommand` (e.g. the patched zsh)."""
+
 TYPES: dict[str, Check] = {
     **PROFILE_FIELDS,
     "review_model": string,
@@ -99,6 +106,7 @@ TYPES: dict[str, Check] = {
     "developer_instructions": string,
     "compact_prompt": string,
     "openai_base_url": string,
+    **OUR_KEYS,
     "profile": string,
     "project_doc_max_bytes": USIZE,
     "hide_agent_reasoning": boolean,
@@ -120,7 +128,7 @@ UNTYPED_FEATURES = frozenset({"network_proxy"})
 """Feature keys that also take a table (`[features.network_proxy]`)."""
 
 KNOWN_CHILDREN: dict[str, frozenset[str]] = {
-    "": frozenset(DEFAULT_CONFIG),
+    "": frozenset(DEFAULT_CONFIG) | frozenset(OUR_KEYS),
     "features": KNOWN_FEATURES,
     "history": frozenset(DEFAULT_CONFIG["history"]),
     "shell_environment_policy": frozenset(DEFAULT_CONFIG["shell_environment_policy"]),

@@ -7,6 +7,8 @@ one per deprecated feature flag that is set and one for a base URL taken from th
 
 from __future__ import annotations
 
+import sys
+
 from server.config import effective_config
 from server.config.base_urls import openai_base_url
 from server.config.features import deprecation_warnings
@@ -26,3 +28,4 @@ def announce(session: Session) -> None:
     legacy = openai_base_url(config, session.server.environ).warning
     if legacy is not None:
         session.notify("configWarning", legacy)
+        print(f"app-server: warning: {legacy['summary']}", file=sys.stderr, flush=True)

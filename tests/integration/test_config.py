@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -347,6 +348,11 @@ def test_deprecated_openai_base_url_variable(app_server_factory: AppServerFactor
         warning = client.wait_for("configWarning", where=lambda params: "OPENAI_BASE_URL" in params["summary"])
         assert "openai_base_url" in warning["summary"]
     assert client.request("config/read", {})["config"]["openai_base_url"] is None
+    if app_server_kind == "python":  # also logged for operators; stderr is read separately, so allow it to land
+        deadline = time.monotonic() + 10
+        while not any("`OPENAI_BASE_URL` is deprecated" in line for line in client.stderr):
+            assert time.monotonic() < deadline, f"no deprecation line on stderr: {client.stderr}"
+            time.sleep(0.05)
 
 
 def test_override_without_equals_stops_the_server(app_server_factory: AppServerFactory) -> None:

@@ -148,3 +148,13 @@ def test_the_stand_in_checks_pkce_so_the_browser_tests_mean_something(issuer: Au
     with pytest.raises(issuer_client.IssuerError, match="400 Bad Request: invalid_grant"):
         issuer_client.exchange_code(endpoints, code, verifier + "x", query["redirect_uri"])
     assert issuer.state.issued_access_tokens == []
+
+
+def test_login_issuer_config_key_applies_unless_the_environment_overrides_it() -> None:
+    from server.config import Config
+
+    config = Config({"login_issuer": "http://127.0.0.1:9/issuer/"})
+    assert login_endpoints({}, config).issuer == "http://127.0.0.1:9/issuer"
+    assert (
+        login_endpoints({"CODEX_APP_SERVER_LOGIN_ISSUER": "http://127.0.0.1:8"}, config).issuer == "http://127.0.0.1:8"
+    )

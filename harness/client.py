@@ -582,10 +582,7 @@ class AsyncClient:
         pending = [f"{method} (id {rid!r})" for method, rid, _ in self._pending.values()]
         if pending:
             lines.append("requests still pending: " + ", ".join(pending))
-        unanswered = [
-            f"{r.method} (id {r.id!r}, {'taken, not answered' if r.taken else 'buffered'})"
-            for r in self._unanswered.values()
-        ]
+        unanswered = [f"{r.method} (id {r.id!r}, {self._request_state(r)})" for r in self._unanswered.values()]
         if unanswered:
             lines.append("server requests nobody answered: " + ", ".join(unanswered))
         if self._stray_responses:
@@ -602,6 +599,11 @@ class AsyncClient:
             lines.append(f"server stderr (last {len(tail)} lines):")
             lines.extend(f"  | {line}" for line in tail)
         return "\n".join(lines)
+
+    def _request_state(self, request: ServerRequest) -> str:
+        if request.taken:
+            return "taken, not answered"
+        return "responder still running" if request.method in self._responders else "buffered"
 
     def _near_miss(self, matcher: Matcher, buffered_methods: list[str]) -> list[str]:
         bucket = self._buffer.get(matcher.method)

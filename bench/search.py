@@ -12,12 +12,15 @@ Figures:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import shutil
 import statistics
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +67,8 @@ WORDS = [
 EXTENSIONS = ("rs", "py", "ts", "md", "json", "toml", "txt", "go")
 QUERIES = ("render", "cfgsrv", "omega_kappa_07.rs", "zzzzqqq", "a")
 REPEATS = 10
+WAIT_SECONDS = 120.0
+"""Longest wait for one response or notification before the server is declared stuck and killed."""
 
 
 def generate_tree(root: Path, seed: int = 7) -> int:
@@ -88,6 +93,7 @@ class SearchServer(StdioServer):
 
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
+        self._notes: list[dict[str, Any]] = []
         self.send(
             json.dumps(
                 {
@@ -102,16 +108,51 @@ class SearchServer(StdioServer):
         )
         self.read_response(0)
 
+    def read_response(self, request_id: int | str) -> dict[str, Any]:
+        """Like StdioServer's, but keeps the notifications read on the way: one may precede the response."""
+        with self._deadline():
+            while True:
+                message = self._read()
+                if message.get("id") == request_id and "method" not in message:
+                    return message
+                if "method" in message and "id" not in message:
+                    self._notes.append(message)
+
     def wait_note(self, method: str, **fields: Any) -> dict[str, Any]:
+        with self._deadline():
+            while True:
+                for position, message in enumerate(self._notes):
+                    if _matches(message, method, fields):
+                        del self._notes[position]
+                        params: dict[str, Any] = message.get("params") or {}
+                        return params
+                self._notes.append(self._read())
+
+    @contextlib.contextmanager
+    def _deadline(self) -> Iterator[None]:
+        """Bound every wait: a server that never answers is killed, which ends the read with an error."""
+        watchdog = threading.Timer(WAIT_SECONDS, self.process.kill)
+        watchdog.start()
+        try:
+            yield
+        finally:
+            watchdog.cancel()
+
+    def drain_notes(self) -> None:
+        self._notes.clear()
+
+    def _read(self) -> dict[str, Any]:
         assert self.process.stdout is not None
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                raise RuntimeError(f"server exited while waiting for {method}")
-            message: dict[str, Any] = json.loads(line)
-            params = message.get("params") or {}
-            if message.get("method") == method and all(params.get(k) == v for k, v in fields.items()):
-                return params
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("server exited")
+        message: dict[str, Any] = json.loads(line)
+        return message
+
+
+def _matches(message: dict[str, Any], method: str, fields: dict[str, Any]) -> bool:
+    params = message.get("params") or {}
+    return message.get("method") == method and all(params.get(key) == value for key, value in fields.items())
 
 
 def one_shot_ms(server: SearchServer, query: str, root: Path) -> tuple[float, int]:
@@ -127,6 +168,7 @@ def session_update_ms(server: SearchServer, session_id: str, query: str) -> floa
     server.wait_note("fuzzyFileSearch/sessionUpdated", sessionId=session_id, query=query)
     elapsed = (time.perf_counter() - started) * 1000
     server.wait_note("fuzzyFileSearch/sessionCompleted", sessionId=session_id)
+    server.drain_notes()  # leftovers (progress updates) must not answer the next round
     return elapsed
 
 

@@ -85,7 +85,9 @@ def test_deltas_stream_in_order_and_add_up_to_the_message(
     model.enqueue(text_reply("streamed answer text", chunks=4))
     turn = run_turn(client, thread_id, "hi")
     done = client.wait_for("item/completed", turnId=turn["id"], **{"item.type": "agentMessage"})
-    deltas = [n.params["delta"] for n in client.drain("item/agentMessage/delta") if n.params["turnId"] == turn["id"]]
+    client.settle()  # every delta sent before turn/completed is buffered now, chaos or not
+    notes = [n for n in client.drain("item/agentMessage/delta") if n.params["turnId"] == turn["id"]]
+    deltas = [n.params["delta"] for n in sorted(notes, key=lambda n: n.received)]  # wire order
     assert "".join(deltas) == done["item"]["text"] == "streamed answer text"
 
 

@@ -21,6 +21,9 @@ from harness.websocket_server import WebSocketServer
 QUIET_SECONDS = 0.8
 """How long "nothing arrives" is watched for; four times upstream's ~200 ms debounce."""
 
+RE_ARM_SECONDS = 0.5
+"""Pause between creating a watched file's directories and the file, for upstream to follow them down."""
+
 
 def reporting(*paths: Path) -> Callable[[dict[str, Any]], bool]:
     """Matches an fs/changed whose changedPaths include every one of `paths`."""
@@ -202,10 +205,29 @@ def test_a_missing_file_under_missing_directories_is_reported_when_created(app_s
     target = tmp_path / "nodir" / "deeper" / "later.txt"
     watch(app_server, target, "deep")
     target.parent.mkdir(parents=True)
+    # Spacing, not an assertion: a client creates the directories, later the file. The file created in the
+    # same instant as its directories is the next test's business.
+    time.sleep(RE_ARM_SECONDS)
     target.write_bytes(b"now")
     app_server.wait_for("fs/changed", watchId="deep", where=mentioning(target))
     with target.open("ab") as handle:
         handle.write(b" and later")
+    app_server.wait_for("fs/changed", watchId="deep", where=mentioning(target))
+
+
+def test_a_file_created_with_its_directories_in_one_go_is_reported(
+    app_server: Client, app_server_kind: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "nodir" / "deeper" / "later.txt"
+    watch(app_server, target, "deep")
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"now")
+    if app_server_kind == "codex":
+        # Upstream moves its watch down the newly created directories asynchronously and does not look
+        # again afterwards: it usually reports the file, but on a loaded machine it was seen to miss a file
+        # created right behind its directories, so nothing about upstream is asserted here. Ours checks
+        # whether the target exists once its watch has moved, and reports it if so.
+        return
     app_server.wait_for("fs/changed", watchId="deep", where=mentioning(target))
 
 

@@ -165,8 +165,10 @@ def test_a_newer_request_with_the_same_token_empties_the_older(
     older, newer = run(both())
     assert len(newer["files"]) == 50
     if app_server_kind == "codex":
-        # Upstream 0.163 accepts the token but lets both requests run to the end (protocol notes, section 4).
-        assert older["files"] in ([], newer["files"])
+        # Upstream 0.163 does not empty the older answer: it returns matches for it, sometimes the full
+        # result, sometimes another 50 of the equally scored files (protocol notes, section 4, and runs here).
+        assert len(older["files"]) <= 50
+        assert all("file" in item["path"] for item in older["files"])
     else:
         assert older["files"] == []
     other = search(app_server, "file", tmp_path, cancellationToken="another")

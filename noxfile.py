@@ -106,8 +106,18 @@ def zsh(session: nox.Session) -> None:
     # DotSlash file for what dist/ now holds, fetched from dist/ itself: `dotslash dist/codex-zsh.dotslash`
     # runs the local build exactly the way users run a release (--available: a build makes one target).
     session.run(
-        "python", "-m", "release", "dotslash", "generate", "--artifacts", "dist", "--available",
-        "--url-base", (ROOT / "dist").as_uri(), "--out", "dist/codex-zsh.dotslash",
+        "python",
+        "-m",
+        "release",
+        "dotslash",
+        "generate",
+        "--artifacts",
+        "dist",
+        "--available",
+        "--url-base",
+        (ROOT / "dist").as_uri(),
+        "--out",
+        "dist/codex-zsh.dotslash",
     )
 
 

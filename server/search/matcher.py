@@ -23,6 +23,7 @@ by rapidfuzz (an LCS equal to the atom's length means the atom is a subsequence)
 
 from __future__ import annotations
 
+import heapq
 import re
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
@@ -160,40 +161,43 @@ def _word_start_in(atom: str, low_name: str) -> int:
     return -1
 
 
-def atom_score(atom: str, low_path: str, low_name: str) -> int:
-    """The score one atom gives one entry (0 when it does not match); the per-entry form of `_rank_one`."""
-    size = len(atom)
-    if atom in low_name:
-        quality = FIELD - (len(low_name) - size)
-        if low_name == atom:
-            return _score(6, quality, len(low_path))
-        if low_name.startswith(atom):
-            return _score(5, quality, len(low_path))
-        if _word_start_in(atom, low_name) >= 0:
-            return _score(4, quality, len(low_path))
-        return _score(3, quality, len(low_path))
-    if atom in low_path:
-        return _score(2, 0, len(low_path))
-    if LCSseq.similarity(atom, low_path) == size:
-        return _score(1, int(LCSseq.similarity(atom, low_name)), len(low_path))
-    return 0
-
-
 def _rank_many(snap: Snapshot, query: list[str], limit: int) -> dict[int, int]:
-    """Entries matching every atom; each is scored in Python, so candidates are narrowed in C first."""
+    """Entries matching every atom, scored per entry: the same tiers as `_rank_one`, one atom at a time.
+
+    Scored in Python (no scan order follows a sum of tiers), so the loop is kept flat; candidates are
+    narrowed in C first, so only entries where every atom is a subsequence of the path get here.
+    """
     longest = max(query, key=len)
     candidates = _subsequence_ids(longest, snap.low_paths)
     for atom in query:
         if atom is not longest and candidates:
             kept = _subsequence_ids(atom, [snap.low_paths[entry] for entry in candidates])
             candidates = [candidates[position] for position in kept]
+    low_paths, low_names, paths = snap.low_paths, snap.low_names, snap.paths
     scored = []
     for entry in candidates:
-        low_path, low_name = snap.low_paths[entry], snap.low_names[entry]
-        total = sum(atom_score(atom, low_path, low_name) for atom in query)
-        scored.append((-min(total, MAX_SCORE), entry))
-    scored.sort()
-    return {entry: -negative for negative, entry in scored[:limit]}
+        low_path, low_name = low_paths[entry], low_names[entry]
+        length = FIELD - min(len(low_path), FIELD)
+        total = 0
+        for atom in query:
+            if atom in low_name:
+                extra = len(low_name) - len(atom)
+                if extra == 0:
+                    tier = 6
+                elif low_name.startswith(atom):
+                    tier = 5
+                elif _word_start_in(atom, low_name) >= 0:
+                    tier = 4
+                else:
+                    tier = 3
+                total += (tier << TIER_SHIFT) | ((FIELD - min(extra, FIELD)) << QUALITY_SHIFT) | length
+            elif atom in low_path:
+                total += (2 << TIER_SHIFT) | length
+            else:
+                common = min(int(LCSseq.similarity(atom, low_name)), FIELD)
+                total += (1 << TIER_SHIFT) | (common << QUALITY_SHIFT) | length
+        scored.append((-min(total, MAX_SCORE), paths[entry], entry))
+    return {entry: -negative for negative, _, entry in heapq.nsmallest(limit, scored)}
 
 
 def atom_indices(atom: str, low_path: str, low_name: str) -> list[int]:

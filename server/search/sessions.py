@@ -70,10 +70,14 @@ class SearchSession:
             return progress
 
         views = await asyncio.gather(
-            *(asyncio.to_thread(index.current, progress_of(i)) for i, index in enumerate(self._indexes))
+            *(asyncio.to_thread(index.current, progress_of(i)) for i, index in enumerate(self._indexes)),
+            return_exceptions=True,
         )
         for position, view in enumerate(views):
-            self._views[position] = view
+            if isinstance(view, BaseException):
+                self._log(f"indexing {self._roots[position]} failed: {type(view).__name__}: {view}")
+            else:
+                self._views[position] = view
         self._indexed = True
         self._dirty.set()
         # Starting a recursive watcher blocks every Python thread while it registers each directory (the
@@ -97,8 +101,11 @@ class SearchSession:
                 await asyncio.to_thread(self._refresh)
                 async for _ in changes:
                     await asyncio.to_thread(self._refresh)
-        except (OSError, RuntimeError) as exc:
-            print(f"app-server: fuzzy search session {self.session_id}: not watching {root}: {exc}", file=sys.stderr)
+        except Exception as exc:  # the session keeps answering from what it has; say why it stopped watching
+            self._log(f"stopped watching {root}: {type(exc).__name__}: {exc}")
+
+    def _log(self, message: str) -> None:
+        print(f"app-server: fuzzy search session {self.session_id}: {message}", file=sys.stderr, flush=True)
 
     def _refresh(self) -> None:
         """Worker thread: re-check every root, then hand changed snapshots to the loop."""
@@ -127,7 +134,11 @@ class SearchSession:
             self._dirty.clear()
             query, due, complete = self._query, self._query_pending, self._indexed
             views = list(zip(self._roots, self._views, strict=True))
-            files = await asyncio.to_thread(search, views, query) if atoms(query) else []
+            try:
+                files = await asyncio.to_thread(search, views, query) if atoms(query) else []
+            except Exception as exc:  # a bug must cost one answer, not the session
+                self._log(f"query {query!r} failed: {type(exc).__name__}: {exc}")
+                files = []
             if query != self._query:
                 continue  # superseded while computing: only the latest query is answered
             changed = self._last != (query, files)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 HANDLER_MODULES: tuple[str, ...] = (
     "server.handlers.fs",
+    "server.handlers.watch",
     "server.handlers.config",
     "server.handlers.plugins",
     "server.handlers.account",

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from server.fs import encoding, files
-from server.fs.registry import DuplicateWatchId, WatchRegistry
 from server.handlers.registry import method
 from server.protocol.errors import InvalidRequest, os_error
 from server.protocol.fs import (
@@ -28,9 +27,6 @@ from server.protocol.fs import (
     FsReadDirectoryResponse,
     FsReadFileParams,
     FsRemoveParams,
-    FsUnwatchParams,
-    FsWatchParams,
-    FsWatchResponse,
     FsWriteFileParams,
 )
 from server.rpc import RawJson
@@ -133,28 +129,3 @@ async def remove(session: Session, params: FsRemoveParams) -> None:
 @method("fs/copy", FsCopyParams)
 async def copy(session: Session, params: FsCopyParams) -> None:
     await _run(lambda: files.copy(params.source_path, params.destination_path, recursive=params.recursive))
-
-
-def _registry(session: Session) -> WatchRegistry:
-    return session.scoped(lambda s: WatchRegistry(lambda change: s.notify("fs/changed", change)), WatchRegistry)
-
-
-@method("fs/watch", FsWatchParams)
-async def watch(session: Session, params: FsWatchParams) -> FsWatchResponse:
-    """The path comes back normalized lexically, symlinks kept (what upstream returns, whatever its schema
-    says about canonicalization); delivery starts before the response is sent."""
-    try:
-        await _registry(session).watch(params.watch_id, params.path)
-    except DuplicateWatchId:
-        raise InvalidRequest(f"watchId already exists: {params.watch_id}") from None
-    except OSError as exc:  # the OS refused a watch (e.g. the inotify limit): its message, upstream's code
-        raise os_error(exc) from None
-    return FsWatchResponse(path=params.path)
-
-
-@method("fs/unwatch", FsUnwatchParams)
-async def unwatch(session: Session, params: FsUnwatchParams) -> None:
-    """Unknown ids are fine (upstream answers {} too); nothing for this id is sent after the response."""
-    registry = session.peek_scoped(WatchRegistry)
-    if registry is not None:
-        await registry.unwatch(params.watch_id)

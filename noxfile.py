@@ -137,7 +137,7 @@ def zsh_container(session: nox.Session) -> None:
     """
     install_project(session, "test", "container")
     image = os.environ.get("ZSH_CONTAINER_IMAGE", "python:3.11-slim-bookworm")
-    args = ["tests/release/test_zsh_container.py", "-p", "no:cacheprovider", *session.posargs]
+    args = ["tests/release/test_zsh_container.py", "-m", "container", "-p", "no:cacheprovider", *session.posargs]
     session.run("pytest", *args, env={"ZSH_CONTAINER_IMAGE": image})
 
 

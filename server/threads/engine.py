@@ -694,15 +694,7 @@ class _StreamState:
         item: Json = event["item"] if isinstance(event.get("item"), dict) else {}
         if kind == "response.output_item.added" and item.get("type") == "message":
             item_id = item.get("id") or f"msg_{uuid7()}"
-            wire = {
-                "type": "agentMessage",
-                "id": item_id,
-                "text": "",
-                "phase": None,
-                "memoryCitation": None,
-                "delivery": None,
-                "questions": None,
-            }
+            wire = _agent_message(item_id)
             self.messages[item_id] = wire
             self.engine._item_started(self.thread, self.turn_id, wire)
         elif kind == "response.output_text.delta":
@@ -732,15 +724,7 @@ class _StreamState:
             item_id = item.get("id") or next(reversed(self.messages), None) or f"msg_{uuid7()}"
             wire = self.messages.pop(item_id, None)
             if wire is None:
-                wire = {
-                    "type": "agentMessage",
-                    "id": item_id,
-                    "text": "",
-                    "phase": None,
-                    "memoryCitation": None,
-                    "delivery": None,
-                    "questions": None,
-                }
+                wire = _agent_message(item_id)
                 self.engine._item_started(self.thread, self.turn_id, wire)
             wire["text"] = text
             self.last_text = text
@@ -768,6 +752,19 @@ class _StreamState:
     def commit(self) -> None:
         for entry in self.history:
             self.engine._remember(self.thread, self.turn_id, entry)
+
+
+def _agent_message(item_id: str) -> Json:
+    """A new agentMessage item with every field upstream sends, so started and completed agree."""
+    return {
+        "type": "agentMessage",
+        "id": item_id,
+        "text": "",
+        "phase": None,
+        "memoryCitation": None,
+        "delivery": None,
+        "questions": None,
+    }
 
 
 def _token_usage(usage: Any) -> Json | None:

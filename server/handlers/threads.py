@@ -215,20 +215,16 @@ async def thread_fork(session: Session, params: ThreadForkParams) -> dict[str, A
         forked_from=source.id,
     )
     for turn in snap.turns:
-        fork.turns.append(turn)
-        fork.rollout.append({"type": "turn", "turn": {k: v for k, v in turn.items() if k != "items"}})
-        for item in turn["items"]:
-            fork.rollout.append({"type": "item", "turnId": turn["id"], "item": item})
-        fork.rollout.append(
-            {
-                "type": "turn_end",
-                "turnId": turn["id"],
-                **{k: turn.get(k) for k in ("status", "error", "completedAt", "durationMs")},
-            }
+        fork.add_turn(turn)
+        fork.end_turn(
+            turn["id"],
+            status=turn["status"],
+            error=turn.get("error"),
+            completed_at=turn.get("completedAt"),
+            duration_ms=turn.get("durationMs"),
         )
     for entry in snap.history:
-        fork.model_history.append(entry)
-        fork.rollout.append({"type": "model", **entry})
+        fork.remember(entry["turnId"], entry["item"])
     if snap.turns:
         fork.update_meta(preview=source.meta.get("preview", ""))
     follow(session, fork)

@@ -123,8 +123,7 @@ class TurnEngine:
             "completedAt": None,
             "durationMs": None,
         }
-        thread.turns.append({**turn, "items": []})
-        thread.rollout.append({"type": "turn", "turn": {k: v for k, v in turn.items() if k != "items"}})
+        thread.add_turn(turn)
         return turn
 
     async def interrupt(self, thread: Thread, turn_id: str) -> None:
@@ -135,53 +134,27 @@ class TurnEngine:
 
     # ------------------------------------------------------------------ shared bookkeeping
 
-    def _stored_turn(self, thread: Thread, turn_id: str) -> Json:
-        for turn in reversed(thread.turns):
-            if turn["id"] == turn_id:
-                return turn
-        raise KeyError(turn_id)
-
-    def _record_item(self, thread: Thread, turn_id: str, item: Json) -> None:
-        self._stored_turn(thread, turn_id)["items"].append(item)
-        thread.rollout.append({"type": "item", "turnId": turn_id, "item": item})
-
-    def _remember(self, thread: Thread, turn_id: str, model_item: Json) -> None:
-        """Append to what the model sees on later turns."""
-        thread.model_history.append({"turnId": turn_id, "item": model_item})
-        thread.rollout.append({"type": "model", "turnId": turn_id, "item": model_item})
-
     def _item_started(self, thread: Thread, turn_id: str, item: Json) -> None:
         thread.notify("item/started", {"item": item, "threadId": thread.id, "turnId": turn_id, "startedAtMs": now_ms()})
 
     def _item_completed(self, thread: Thread, turn_id: str, item: Json) -> None:
-        self._record_item(thread, turn_id, item)
+        thread.add_item(turn_id, item)
         thread.notify(
             "item/completed", {"item": item, "threadId": thread.id, "turnId": turn_id, "completedAtMs": now_ms()}
         )
 
     def _announce_start(self, thread: Thread, active: ActiveTurn) -> None:
         active.turn["startedAt"] = int(time.time())
-        self._stored_turn(thread, active.turn["id"])["startedAt"] = active.turn["startedAt"]
+        thread.turn(active.turn["id"])["startedAt"] = active.turn["startedAt"]
         thread.notify("thread/status/changed", {"threadId": thread.id, "status": thread.status()})
         thread.notify("turn/started", {"threadId": thread.id, "turn": {**active.turn, "items": []}})
 
     def _finish(self, thread: Thread, active: ActiveTurn, status: str, error: Json | None = None) -> None:
         turn_id = active.turn["id"]
-        stored = self._stored_turn(thread, turn_id)
         completed_at = int(time.time())
         duration_ms = int((time.monotonic() - active.started) * 1000)
-        stored.update(status=status, error=error, completedAt=completed_at, durationMs=duration_ms)
-        thread.rollout.append(
-            {
-                "type": "turn_end",
-                "turnId": turn_id,
-                "status": status,
-                "error": error,
-                "completedAt": completed_at,
-                "durationMs": duration_ms,
-            },
-            sync=True,
-        )
+        thread.end_turn(turn_id, status=status, error=error, completed_at=completed_at, duration_ms=duration_ms)
+        stored = thread.turn(turn_id)
         thread.active = None
         now = int(time.time())
         thread.meta.update(updatedAt=now, recencyAt=now)
@@ -215,11 +188,11 @@ class TurnEngine:
         self._item_completed(thread, turn_id, user_item)
         if not thread.meta.get("preview"):
             thread.update_meta(preview=text[:200])
-        self._remember(thread, turn_id, prompts.message("user", text))
+        thread.remember(turn_id, prompts.message("user", text))
         try:
             await self._model_rounds(thread, active)
         except asyncio.CancelledError:
-            self._remember(thread, turn_id, prompts.turn_aborted())
+            thread.remember(turn_id, prompts.turn_aborted())
             self._finish(thread, active, "interrupted")
             return
         except _TurnFailed as failure:
@@ -239,12 +212,12 @@ class TurnEngine:
     ) -> None:
         turn_id = active.turn["id"]
         self._announce_start(thread, active)
-        self._remember(thread, turn_id, message)
+        thread.remember(turn_id, message)
         status, error = "completed", None
         try:
             await self._model_rounds(thread, active)
         except asyncio.CancelledError:
-            self._remember(thread, turn_id, prompts.turn_aborted())
+            thread.remember(turn_id, prompts.turn_aborted())
             status = "interrupted"
         except _TurnFailed as failure:
             thread.notify(
@@ -278,7 +251,7 @@ class TurnEngine:
         continuations = 0
         for _ in range(MAX_TOOL_ROUNDS):
             for message in self.collaboration.registry.pending_mail(thread):
-                self._remember(thread, turn_id, message)
+                thread.remember(turn_id, message)
             stream = _StreamState(self, thread, turn_id)
             try:
                 async for event in target.client.stream(self._request_body(thread), headers, on_retry=stream.on_retry):
@@ -302,9 +275,7 @@ class TurnEngine:
                 continue
             for call in stream.calls:
                 output = await self._run_tool_call(thread, active, call)
-                self._remember(
-                    thread, turn_id, {"type": "function_call_output", "call_id": call["call_id"], "output": output}
-                )
+                thread.remember(turn_id, {"type": "function_call_output", "call_id": call["call_id"], "output": output})
         raise _TurnFailed(
             {
                 "message": f"turn stopped after {MAX_TOOL_ROUNDS} model round trips",
@@ -368,7 +339,7 @@ class TurnEngine:
         for result in await self._run_hooks(thread, turn_id, "SessionStart", payload, "thread"):
             for entry in result.entries:
                 if entry["kind"] == "context":
-                    self._remember(thread, turn_id, prompts.message("developer", entry["text"]))
+                    thread.remember(turn_id, prompts.message("developer", entry["text"]))
 
     async def _stop_hooks(
         self, thread: Thread, turn_id: str, last_message: str | None, active: bool
@@ -392,7 +363,7 @@ class TurnEngine:
         }
         self._item_started(thread, turn_id, item)
         self._item_completed(thread, turn_id, item)
-        self._remember(thread, turn_id, hooks.hook_prompt_message(ordered))
+        thread.remember(turn_id, hooks.hook_prompt_message(ordered))
 
     async def _run_tool_call(self, thread: Thread, active: ActiveTurn, call: Json) -> Any:
         """Run one function call from the model; returns the function_call_output's `output`."""
@@ -476,13 +447,13 @@ class TurnEngine:
             "tool": tool.name,
             "arguments": arguments,
         }
-        answer: Any = None
-        for session in list(thread.subscribers):
-            try:
-                answer = await session.request(DYNAMIC_TOOL_REQUEST, params)
-            except Exception as exc:  # the client failed the call: the model is told, the turn goes on
-                answer = {"contentItems": [{"type": "inputText", "text": f"tool call failed: {exc}"}], "success": False}
-            break
+        answer: Any
+        try:
+            answer = await thread.ask_client(DYNAMIC_TOOL_REQUEST, params)
+        except LookupError:
+            answer = None  # nobody to ask: model_output() reports an invalid response
+        except Exception as exc:  # the client failed the call: the model is told, the turn goes on
+            answer = {"contentItems": [{"type": "inputText", "text": f"tool call failed: {exc}"}], "success": False}
         output, success = model_output(answer)
         content = answer.get("contentItems") if isinstance(answer, dict) else None
         self._item_completed(
@@ -557,14 +528,12 @@ class TurnEngine:
             "commandActions": item["commandActions"],
             "reason": None,
         }
-        for session in list(thread.subscribers):
-            try:
-                answer = await session.request(APPROVAL_REQUEST, params)
-            except Exception:  # the client refused or went away: fail closed
-                return False
-            decision = answer.get("decision") if isinstance(answer, dict) else None
-            return decision in APPROVED or (isinstance(decision, dict) and "acceptWithExecpolicyAmendment" in decision)
-        return False
+        try:
+            answer = await thread.ask_client(APPROVAL_REQUEST, params)
+        except Exception:  # nobody to ask, the client refused, or it went away: fail closed
+            return False
+        decision = answer.get("decision") if isinstance(answer, dict) else None
+        return decision in APPROVED or (isinstance(decision, dict) and "acceptWithExecpolicyAmendment" in decision)
 
     async def _exec(
         self,
@@ -641,8 +610,7 @@ class TurnEngine:
             self._finish(thread, active, "interrupted")
             return
         assert result is not None  # user commands are never sent for approval
-        self._remember(
-            thread,
+        thread.remember(
             turn_id,
             prompts.user_shell_command(command, result.exit_code, result.duration_ms / 1000, result.output),
         )
@@ -751,7 +719,7 @@ class _StreamState:
 
     def commit(self) -> None:
         for entry in self.history:
-            self.engine._remember(self.thread, self.turn_id, entry)
+            self.thread.remember(self.turn_id, entry)
 
 
 def _agent_message(item_id: str) -> Json:

@@ -98,6 +98,46 @@ class Thread:
         self.meta.update(changes)
         self.rollout.append({"type": "meta", "thread": changes})
 
+    # The thread's history changes only through these methods, so memory and rollout never disagree and
+    # every record type is written in one place (see server.threads.rollout for the format).
+
+    def turn(self, turn_id: str) -> Json:
+        """The stored turn with this id (newest first: it is nearly always the last one)."""
+        for turn in reversed(self.turns):
+            if turn["id"] == turn_id:
+                return turn
+        raise KeyError(turn_id)
+
+    def add_turn(self, turn: Json) -> None:
+        """Start a turn; items already on `turn` are recorded after it (a fork copies whole turns)."""
+        self.turns.append({**turn, "items": []})
+        self.rollout.append({"type": "turn", "turn": {k: v for k, v in turn.items() if k != "items"}})
+        for item in turn.get("items", []):
+            self.add_item(turn["id"], item)
+
+    def add_item(self, turn_id: str, item: Json) -> None:
+        self.turn(turn_id)["items"].append(item)
+        self.rollout.append({"type": "item", "turnId": turn_id, "item": item})
+
+    def end_turn(
+        self, turn_id: str, *, status: str, error: Json | None, completed_at: int | None, duration_ms: int | None
+    ) -> None:
+        """Close a turn; the rollout is fsynced here, so a crash loses at most the turn in flight."""
+        ending = {"status": status, "error": error, "completedAt": completed_at, "durationMs": duration_ms}
+        self.turn(turn_id).update(ending)
+        self.rollout.append({"type": "turn_end", "turnId": turn_id, **ending}, sync=True)
+
+    def remember(self, turn_id: str, model_item: Json) -> None:
+        """Append to what the model sees on later turns."""
+        self.model_history.append({"turnId": turn_id, "item": model_item})
+        self.rollout.append({"type": "model", "turnId": turn_id, "item": model_item})
+
+    async def ask_client(self, method: str, params: Json) -> Any:
+        """A server->client request to one connection following this thread; LookupError when none does."""
+        for session in self.subscribers:
+            return await session.request(method, params)
+        raise LookupError(f"no client follows thread {self.id}")
+
     def notify(self, method: str, params: Json) -> None:
         """Send to every connection following this thread."""
         for session in list(self.subscribers):

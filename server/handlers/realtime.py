@@ -100,9 +100,9 @@ async def realtime_start(session: Session, params: RealtimeStartParams) -> dict[
     registry.register(realtime)
     session.scoped(OwnedSessions, OwnedSessions).sessions.append(realtime)
     if isinstance(settings, str):
-        asyncio.get_running_loop().call_soon(asyncio.ensure_future, realtime.fail_to_start(settings))
+        realtime.refuse(settings)
     else:
-        asyncio.get_running_loop().call_soon(asyncio.ensure_future, realtime.start())
+        realtime.begin()
     return {}
 
 

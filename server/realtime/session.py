@@ -105,6 +105,14 @@ class RealtimeSession:
     async def stop(self) -> None:
         await self._shutdown(error=None, reason="requested")
 
+    def begin(self) -> None:
+        """Start connecting in the background; the session holds the task, so it cannot be collected."""
+        self._spawn(self.start())
+
+    def refuse(self, reason: str) -> None:
+        """End a session that may not start, after the caller's response, through the same path."""
+        self._spawn(self.fail_to_start(reason))
+
     async def fail_to_start(self, reason: str) -> None:
         """A start refused before any connection (no API key, wrong modality): same single ending."""
         await self._shutdown(error=reason, reason="error")

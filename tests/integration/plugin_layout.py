@@ -8,6 +8,22 @@ from typing import Any
 
 MARKETPLACE = Path(".agents/plugins/marketplace.json")
 
+LONG = "x" * 200
+DEFAULT_PROMPT_TABLE: list[tuple[Any, Any]] = [  # manifest value -> wire defaultPrompt, as upstream (section 15)
+    ("Summarise my inbox", ["Summarise my inbox"]),
+    (["p1", LONG, "p3", "p4", "p5"], ["p1", "p3", "p4"]),
+    (LONG, None),
+    ("y" * 129, None),
+    ("z" * 128, ["z" * 128]),
+    ([LONG, "w" * 300], None),
+    ([1, "ok", None, "ok2"], ["ok", "ok2"]),
+    ([], None),
+    ("", None),
+    ({"x": 1}, None),
+    (["", "  ", "fine"], ["fine"]),
+    (["a", "b"], ["a", "b"]),
+]
+
 
 def write_plugin(
     directory: Path, name: str, *, version: str | None = "1.0.0", default_prompt: Any = "Summarise my inbox"

@@ -10,7 +10,7 @@ import pytest
 from fixtures.plugin_backend import PluginBackend
 from harness import RpcResponseError
 from harness.pytest_plugin import AppServerFactory
-from tests.integration.plugin_layout import write_broken_marketplace, write_marketplace
+from tests.integration.plugin_layout import DEFAULT_PROMPT_TABLE, write_broken_marketplace, write_marketplace
 
 OFFLINE = 'chatgpt_base_url = "http://127.0.0.1:9/backend-api"\n'
 """upstream fetches featured plugins at startup; a closed loopback port keeps that offline."""
@@ -222,23 +222,6 @@ def test_feature_gate_is_on_by_default(app_server_factory: AppServerFactory, tmp
     client = start(app_server_factory)
     result = client.request("plugin/list", {"cwds": [str(tmp_path / "repo")]})
     assert [marketplace["name"] for marketplace in result["marketplaces"]] == ["acc-good"]
-
-
-LONG = "x" * 200
-DEFAULT_PROMPT_TABLE: list[tuple[Any, Any]] = [
-    ("Summarise my inbox", ["Summarise my inbox"]),
-    (["p1", LONG, "p3", "p4", "p5"], ["p1", "p3", "p4"]),
-    (LONG, None),
-    ("y" * 129, None),
-    ("z" * 128, ["z" * 128]),
-    ([LONG, "w" * 300], None),
-    ([1, "ok", None, "ok2"], ["ok", "ok2"]),
-    ([], None),
-    ("", None),
-    ({"x": 1}, None),
-    (["", "  ", "fine"], ["fine"]),
-    (["a", "b"], ["a", "b"]),
-]
 
 
 def test_default_prompt_is_normalised_never_an_error(app_server_factory: AppServerFactory, tmp_path: Path) -> None:

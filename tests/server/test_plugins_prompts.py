@@ -9,25 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from server.plugins.prompts import MAX_CHARS, MAX_ENTRIES, normalise_default_prompt
-
-LONG = "x" * 200
+from tests.integration.plugin_layout import DEFAULT_PROMPT_TABLE
 
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("Summarise my inbox", ["Summarise my inbox"]),
-        (["p1", LONG, "p3", "p4", "p5"], ["p1", "p3", "p4"]),
-        (LONG, None),
-        ("y" * 129, None),
-        ("z" * 128, ["z" * 128]),
-        ([LONG, "w" * 300], None),
-        ([1, "ok", None, "ok2"], ["ok", "ok2"]),
-        ([], None),
-        ("", None),
-        ({"x": 1}, None),
-        (["", "  ", "fine"], ["fine"]),
-        (["a", "b"], ["a", "b"]),
+        *DEFAULT_PROMPT_TABLE,
         (None, None),
         (3, None),
     ],

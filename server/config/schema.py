@@ -93,7 +93,8 @@ OUR_KEYS: dict[str, Check] = {
     "zsh_path": string,
 }
 """Keys only this server reads (upstream 0.163 ignores them): the ChatGPT issuer base URL, overridden by
-`CODEX_APP_SERVER_LOGIN_ISSUER`; and the shell for `thread/shellCommand` (e.g. the patched zsh)."""
+`CODEX_APP_SERVER_LOGIN_ISSUER`; and the patched zsh, under which `!` commands and the model's scripts run
+with each exec approved on its own (server.threads.exec_approval)."""
 
 TYPES: dict[str, Check] = {
     **PROFILE_FIELDS,

@@ -26,6 +26,7 @@ from server.session import ServerContext, Session
 from server.threads import dynamic_tools
 from server.threads import fork as forking
 from server.threads.engine import ModelTarget, TurnEngine
+from server.threads.shell import Shell, choose_shell
 from server.threads.store import Thread, ThreadSettings, ThreadStore
 
 BYPASS_HOOK_TRUST_WARNING = (
@@ -40,7 +41,13 @@ def store(server: ServerContext) -> ThreadStore:
 
 
 def engine(server: ServerContext) -> TurnEngine:
-    return server.shared(lambda s: TurnEngine(s, store(s), lambda: model_target(s)), TurnEngine)
+    return server.shared(lambda s: TurnEngine(s, store(s), lambda: model_target(s), lambda: shell(s)), TurnEngine)
+
+
+def shell(server: ServerContext) -> Shell:
+    """Read per command, so a config edit (e.g. pointing `zsh_path` at a new build) applies at once."""
+    zsh_path = effective_config(server).get("zsh_path")
+    return choose_shell(str(zsh_path) if zsh_path else None, server.environ)
 
 
 def model_target(server: ServerContext) -> ModelTarget:
@@ -259,6 +266,5 @@ async def thread_shell_command(session: Session, params: ThreadShellCommandParam
     except InvalidRequest:
         raise InvalidRequest(f"invalid thread id: {params.thread_id}") from None
     follow(session, thread)
-    shell = str(effective_config(session.server).get("zsh_path") or os.environ.get("SHELL") or "/bin/bash")
-    engine(session.server).start_shell(thread, params.command, params.timeout_ms, shell)
+    engine(session.server).start_shell(thread, params.command, params.timeout_ms)
     return {}

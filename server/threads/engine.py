@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shlex
 import time
 import uuid
@@ -19,12 +20,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from server.protocol.errors import InvalidRequest
-from server.threads import agents, guardian, hooks, prompts
+from server.threads import agents, exec_approval, guardian, hooks, prompts
 from server.threads.collaboration import Collaboration
 from server.threads.dynamic_tools import DynamicTool, model_output, parse_dynamic_tools
+from server.threads.exec_bridge import ExecBridge, ExecDecision, ExecRequest
 from server.threads.git import git_info
 from server.threads.rollout import Json
-from server.threads.shell import CommandResult, run_command
+from server.threads.shell import CommandResult, Shell, run_command
 from server.threads.store import Thread, ThreadStore, uuid7
 from server.threads.usage_limits import usage_limit_message
 
@@ -70,10 +72,17 @@ class ModelTarget:
 class TurnEngine:
     """Runs turns for every thread of one server."""
 
-    def __init__(self, server: ServerContext, store: ThreadStore, target: Callable[[], ModelTarget]) -> None:
+    def __init__(
+        self,
+        server: ServerContext,
+        store: ThreadStore,
+        target: Callable[[], ModelTarget],
+        shell: Callable[[], Shell],
+    ) -> None:
         self.server = server
         self.store = store
         self._target = target
+        self._shell = shell
         self.collaboration = Collaboration(self)
 
     # ------------------------------------------------------------------ starting and stopping
@@ -92,12 +101,12 @@ class TurnEngine:
         active.task = asyncio.create_task(self._run_model_turn(thread, active, user_item, "\n".join(text_inputs)))
         return {**turn, "items": []}
 
-    def start_shell(self, thread: Thread, command: str, timeout_ms: int | None, shell: str) -> None:
+    def start_shell(self, thread: Thread, command: str, timeout_ms: int | None) -> None:
         """A user-typed `!` command, run as its own turn without asking the model."""
         turn = self._begin(thread)
         active = ActiveTurn(turn)
         thread.active = active
-        active.task = asyncio.create_task(self._run_shell_turn(thread, active, command, timeout_ms, shell))
+        active.task = asyncio.create_task(self._run_shell_turn(thread, active, command, timeout_ms, self._shell()))
 
     def start_agent_turn(
         self, thread: Thread, message: Json, root_turn_id: str, on_done: Callable[[Thread, str], None]
@@ -403,7 +412,10 @@ class TurnEngine:
             return f"invalid exec_command arguments: {exc}"
         if arguments.get("sandbox_permissions") == "require_escalated" and thread.settings.approval_policy == "never":
             return ESCALATION_REFUSED
-        argv = ["/bin/bash", "-lc", script]
+        shell = self._shell()
+        # upstream runs these scripts with bash; the patched zsh takes over when configured, so that each
+        # program the script starts is approved on its own instead of the script as a whole.
+        argv = shell.argv(script) if shell.patched else ["/bin/bash", "-lc", script]
         cwd = str(arguments.get("workdir") or thread.settings.cwd)
         planned = {
             "tool": "exec_command",
@@ -415,7 +427,16 @@ class TurnEngine:
             "tty": bool(arguments.get("tty", False)),
         }
         told, _ = await self._exec(
-            thread, active, argv, shlex.join(argv), cwd, None, "agent", item_id=call["call_id"], planned=planned
+            thread,
+            active,
+            argv,
+            shlex.join(argv),
+            cwd,
+            None,
+            "agent",
+            item_id=call["call_id"],
+            planned=planned,
+            per_exec_approval=shell.patched,
         )
         return told
 
@@ -481,7 +502,7 @@ class TurnEngine:
 
         if normalise(thread.settings.approvals_reviewer) == "auto_review":
             return await self._auto_review(thread, active, item, planned)
-        if await self._approved(thread, active, item):
+        if _approves(await self._client_decision(thread, active, item)):
             return None
         return "The user declined to run this command."
 
@@ -516,8 +537,13 @@ class TurnEngine:
         )
         return verdict.refusal()
 
-    async def _approved(self, thread: Thread, active: ActiveTurn, item: Json) -> bool:
-        """Ask the client; any failure to answer counts as no."""
+    async def _client_decision(
+        self, thread: Thread, active: ActiveTurn, item: Json, approval_id: str | None = None
+    ) -> Any:
+        """Ask the client; None when it cannot answer (nobody follows, an error, it went away): fail closed.
+
+        `approval_id` tells apart several approvals for one item (each exec of a patched-zsh command).
+        """
         params = {
             "threadId": thread.id,
             "turnId": active.turn["id"],
@@ -528,12 +554,40 @@ class TurnEngine:
             "commandActions": item["commandActions"],
             "reason": None,
         }
+        if approval_id is not None:
+            params["approvalId"] = approval_id
         try:
             answer = await thread.ask_client(APPROVAL_REQUEST, params)
         except Exception:  # nobody to ask, the client refused, or it went away: fail closed
-            return False
-        decision = answer.get("decision") if isinstance(answer, dict) else None
-        return decision in APPROVED or (isinstance(decision, dict) and "acceptWithExecpolicyAmendment" in decision)
+            return None
+        return answer.get("decision") if isinstance(answer, dict) else None
+
+    async def _decide_exec(self, thread: Thread, active: ActiveTurn, item: Json, request: ExecRequest) -> ExecDecision:
+        """One program the patched zsh is about to exec for `item`: run it, or refuse with a reason.
+
+        The rules are server.threads.exec_approval's; the question goes to whoever reviews this thread's
+        approvals, as one approval (its own approvalId) under the command's item.
+        """
+        rule_says_ask = exec_approval.needs_approval(
+            request,
+            source=item["source"],
+            approval_policy=thread.settings.approval_policy,
+            session_approved=thread.approved_programs,
+        )
+        if not rule_says_ask:
+            return ExecDecision(True)
+        asked = {**item, "command": request.display, "cwd": request.cwd, "commandActions": [_unknown(request.display)]}
+        from server.config.reviewer import normalise
+
+        if normalise(thread.settings.approvals_reviewer) == "auto_review":
+            refusal = await self._auto_review(thread, active, asked, {"command": request.argv, "cwd": request.cwd})
+            return ExecDecision(refusal is None, refusal or "")
+        decision = await self._client_decision(thread, active, asked, approval_id=str(uuid.uuid4()))
+        if decision == "acceptForSession":
+            thread.approved_programs.add(request.path)
+        if _approves(decision):
+            return ExecDecision(True)
+        return ExecDecision(False, f"the user declined to run {request.path}")
 
     async def _exec(
         self,
@@ -547,10 +601,13 @@ class TurnEngine:
         *,
         item_id: str | None = None,
         planned: Json | None = None,
+        per_exec_approval: bool = False,
     ) -> tuple[str, CommandResult | None]:
         """Run one command as a commandExecution item; returns what the model is told, and the result.
 
         `planned` is the action as the automatic reviewer sees it (defaults to the argv and cwd).
+        `per_exec_approval`: argv runs the patched zsh, so instead of approving the command up front, every
+        program it execs goes through the approval bridge (server.threads.exec_bridge).
         """
         turn_id = active.turn["id"]
         item: Json = {
@@ -563,13 +620,13 @@ class TurnEngine:
             "processId": None,
             "source": source,
             "status": "inProgress",
-            "commandActions": [{"type": "unknown", "command": display}],
+            "commandActions": [_unknown(display)],
             "aggregatedOutput": None,
             "exitCode": None,
             "durationMs": None,
         }
         self._item_started(thread, turn_id, item)
-        if source == "agent":
+        if source == "agent" and not per_exec_approval:
             refusal = await self._refusal(thread, active, item, planned or {"command": argv, "cwd": cwd})
             if refusal is not None:
                 self._item_completed(thread, turn_id, {**item, "status": "declined"})
@@ -581,7 +638,12 @@ class TurnEngine:
                 {"threadId": thread.id, "turnId": turn_id, "itemId": item["id"], "delta": text},
             )
 
-        result = await run_command(argv, cwd=cwd, on_output=delta, timeout_ms=timeout_ms)
+        if per_exec_approval:
+            async with ExecBridge(lambda request: self._decide_exec(thread, active, item, request)) as bridge:
+                env = {**os.environ, **bridge.env()}
+                result = await run_command(argv, cwd=cwd, on_output=delta, timeout_ms=timeout_ms, env=env)
+        else:
+            result = await run_command(argv, cwd=cwd, on_output=delta, timeout_ms=timeout_ms)
         status = "completed" if result.exit_code == 0 else "failed"
         done = {
             **item,
@@ -597,14 +659,21 @@ class TurnEngine:
     # ------------------------------------------------------------------ shell turns
 
     async def _run_shell_turn(
-        self, thread: Thread, active: ActiveTurn, command: str, timeout_ms: int | None, shell: str
+        self, thread: Thread, active: ActiveTurn, command: str, timeout_ms: int | None, shell: Shell
     ) -> None:
         turn_id = active.turn["id"]
         self._announce_start(thread, active)
-        argv = [shell, "-lc", command]
+        argv = shell.argv(command)
         try:
             _, result = await self._exec(
-                thread, active, argv, shlex.join(argv), thread.settings.cwd, timeout_ms, "userShell"
+                thread,
+                active,
+                argv,
+                shlex.join(argv),
+                thread.settings.cwd,
+                timeout_ms,
+                "userShell",
+                per_exec_approval=shell.patched,
             )
         except asyncio.CancelledError:
             self._finish(thread, active, "interrupted")
@@ -615,6 +684,15 @@ class TurnEngine:
             prompts.user_shell_command(command, result.exit_code, result.duration_ms / 1000, result.output),
         )
         self._finish(thread, active, "completed")
+
+
+def _approves(decision: Any) -> bool:
+    return decision in APPROVED or (isinstance(decision, dict) and "acceptWithExecpolicyAmendment" in decision)
+
+
+def _unknown(command: str) -> Json:
+    """The commandActions entry for a command we do not parse into reads, searches and listings."""
+    return {"type": "unknown", "command": command}
 
 
 class _TurnFailed(Exception):

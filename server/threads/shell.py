@@ -15,6 +15,25 @@ TIMEOUT_EXIT_CODE = 124
 """Exit code reported for a command we killed at its timeout (as `timeout(1)` does)."""
 
 
+@dataclass(frozen=True)
+class Shell:
+    """The shell that runs `!` commands, and the model's scripts when it is the patched zsh."""
+
+    path: str
+    patched: bool
+    """The EXEC_WRAPPER zsh: every program it execs can be sent through the approval bridge."""
+
+    def argv(self, script: str) -> list[str]:
+        return [self.path, "-lc", script]
+
+
+def choose_shell(zsh_path: str | None, environ: Mapping[str, str]) -> Shell:
+    """The configured patched zsh (`zsh_path`), else the user's login shell, else bash."""
+    if zsh_path:
+        return Shell(zsh_path, patched=True)
+    return Shell(environ.get("SHELL") or "/bin/bash", patched=False)
+
+
 @dataclass
 class CommandResult:
     exit_code: int

@@ -59,9 +59,9 @@ class ThreadSettings:
     approvals_reviewer: str = "user"
     sandbox: Json = field(default_factory=lambda: {"type": "readOnly", "networkAccess": False})
     dynamic_tools: list[Json] = field(default_factory=list)
+    """Client-implemented tools (thread/start `dynamicTools`), in the client's wire shape."""
     bypass_hook_trust: bool = False
     """thread/start `config.bypass_hook_trust`: run hooks that are not trusted yet (with a warning)."""
-    """Client-implemented tools (thread/start `dynamicTools`), in the client's wire shape."""
 
 
 @dataclass(eq=False)
@@ -79,6 +79,9 @@ class Thread:
     """SessionStart hooks run once per loaded thread, at its first turn (as upstream runs them)."""
     usage_total: dict[str, int] = field(default_factory=dict)
     """Token usage summed over this process's turns (reported as `tokenUsage.total`)."""
+    approved_programs: set[str] = field(default_factory=set)
+    """Program paths the user approved with `acceptForSession` under the patched zsh; kept in memory only,
+    like upstream's session approval cache, so a restarted server asks again."""
 
     @property
     def id(self) -> str:

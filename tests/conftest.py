@@ -1,4 +1,4 @@
-"""Fixtures shared by the release tests."""
+"""Fixtures shared across suites: the real patched zsh (release tests, and the server's exec bridge)."""
 
 from __future__ import annotations
 

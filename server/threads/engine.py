@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from server.config.reviewer import normalise
 from server.protocol.errors import InvalidRequest
 from server.threads import agents, exec_approval, guardian, hooks, prompts
 from server.threads.collaboration import Collaboration
@@ -498,9 +499,7 @@ class TurnEngine:
         """
         if thread.settings.approval_policy == "never":
             return None
-        from server.config.reviewer import normalise
-
-        if normalise(thread.settings.approvals_reviewer) == "auto_review":
+        if _auto_reviewed(thread):
             return await self._auto_review(thread, active, item, planned)
         if _approves(await self._client_decision(thread, active, item)):
             return None
@@ -577,9 +576,7 @@ class TurnEngine:
         if not rule_says_ask:
             return ExecDecision(True)
         asked = {**item, "command": request.display, "cwd": request.cwd, "commandActions": [_unknown(request.display)]}
-        from server.config.reviewer import normalise
-
-        if normalise(thread.settings.approvals_reviewer) == "auto_review":
+        if _auto_reviewed(thread):
             refusal = await self._auto_review(thread, active, asked, {"command": request.argv, "cwd": request.cwd})
             return ExecDecision(refusal is None, refusal or "")
         decision = await self._client_decision(thread, active, asked, approval_id=str(uuid.uuid4()))
@@ -684,6 +681,11 @@ class TurnEngine:
             prompts.user_shell_command(command, result.exit_code, result.duration_ms / 1000, result.output),
         )
         self._finish(thread, active, "completed")
+
+
+def _auto_reviewed(thread: Thread) -> bool:
+    """Whether the automatic reviewer (server.threads.guardian) answers this thread's approvals."""
+    return normalise(thread.settings.approvals_reviewer) == "auto_review"
 
 
 def _approves(decision: Any) -> bool:

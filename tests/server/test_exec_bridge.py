@@ -24,6 +24,7 @@ from harness.pytest_plugin import AppServerFactory
 from release.zsh.shared import HostBuild
 from server.threads import exec_wrapper
 from server.threads.exec_bridge import ExecBridge, ExecDecision, ExecRequest
+from tests.integration.test_guardian import verdict
 from tests.integration.test_threads import run_turn
 
 APPROVAL = "item/commandExecution/requestApproval"
@@ -206,3 +207,34 @@ def test_bridge_passes_each_exec_to_decide_and_answers_malformed_requests_with_a
         ("/bin/echo", ["echo", "hi"], os.getcwd()),
         ("/usr/bin/touch", ["touch", str(tmp_path / "t")], os.getcwd()),
     ]
+
+
+def test_the_automatic_reviewer_judges_each_program_of_a_model_script(
+    app_server_factory: AppServerFactory, model: ResponsesApiStub, host_zsh: HostBuild, tmp_path: Path
+) -> None:
+    config = model.config_toml() + f'zsh_path = {json.dumps(str(host_zsh.zsh))}\napprovals_reviewer = "auto_review"\n'
+    client = app_server_factory(config_toml=config)
+    client.request("account/login/start", {"type": "apiKey", "apiKey": "sk-test"})
+    thread_id = start_thread(client, tmp_path, "on-request")
+    model.enqueue(
+        function_call("exec_command", {"cmd": "ls >/dev/null; touch allowed; mkdir refused"}, call_id="call_r"),
+        verdict(risk_level="low", user_authorization="high", outcome="allow", rationale="asked for"),
+        verdict(risk_level="high", user_authorization="low", outcome="deny", rationale="not asked for"),
+        text_reply("ok"),
+    )
+    turn = run_turn(client, thread_id, "go")
+
+    def review_of(program: str) -> dict[str, Any]:
+        review: dict[str, Any] = client.wait_for(
+            "item/autoApprovalReview/completed", threadId=thread_id, where=lambda p: program in p["action"]["command"]
+        )
+        return review
+
+    first, second = review_of("touch"), review_of("mkdir")
+    assert (first["review"]["status"], second["review"]["status"]) == ("approved", "denied")
+    assert first["targetItemId"] == second["targetItemId"] == "call_r"
+    assert (tmp_path / "allowed").exists()
+    assert not (tmp_path / "refused").exists()
+    item = client.wait_for("item/completed", turnId=turn["id"], **{"item.type": "commandExecution"})["item"]
+    assert item["exitCode"] == 126
+    assert client.inner.buffered(APPROVAL) == []  # nobody but the reviewer was asked

@@ -1,10 +1,21 @@
-"""Fixtures shared across suites: the real patched zsh (release tests, and the server's exec bridge)."""
+"""Fixtures shared across suites: the Responses API stand-in, and the real patched zsh (release tests, and
+the server's exec bridge)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from fixtures.responses_api import ResponsesApiStub
 from release.zsh.shared import HostBuild, ensure_host_build
+
+
+@pytest.fixture
+def model() -> Iterator[ResponsesApiStub]:
+    """A scripted Responses API on loopback that both servers reach through `model.config_toml()`."""
+    with ResponsesApiStub() as stub:
+        yield stub
 
 
 @pytest.fixture(scope="session")

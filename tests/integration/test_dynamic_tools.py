@@ -6,7 +6,6 @@ top-level list, so the checks look at the whole request body, not at one field).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,6 @@ LOOKUP = {
 HIDDEN = {**LOOKUP, "name": "hidden_lookup", "deferLoading": True}
 SHOWN = {**LOOKUP, "name": "shown_lookup"}
 NAMESPACE = {"type": "namespace", "name": "extras", "description": "More tools.", "tools": [SHOWN, HIDDEN]}
-
-
-@pytest.fixture
-def model() -> Iterator[ResponsesApiStub]:
-    with ResponsesApiStub() as stub:
-        yield stub
 
 
 def start(factory: AppServerFactory, model: ResponsesApiStub, tmp_path: Path, tools: list[Any]) -> tuple[Any, str]:

@@ -8,7 +8,6 @@ tool (protocol notes, section 13.3); ours offers `exec_command` as a function to
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,6 @@ from tests.integration.test_threads import run_turn
 
 REVIEW_SCHEMA_NAME = "codex_output_schema"
 REVIEW_FIELDS = {"risk_level", "user_authorization", "outcome", "rationale"}
-
-
-@pytest.fixture
-def model() -> Iterator[ResponsesApiStub]:
-    with ResponsesApiStub() as stub:
-        yield stub
 
 
 def start(factory: AppServerFactory, model: ResponsesApiStub, reviewer: str = "auto_review") -> Client:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +30,6 @@ elif mode == "block" and not payload.get("stop_hook_active"):
 elif mode == "sleep":
     time.sleep(float(value))
 """
-
-
-@pytest.fixture
-def model() -> Iterator[ResponsesApiStub]:
-    with ResponsesApiStub() as stub:
-        yield stub
 
 
 class Hooks:

@@ -26,12 +26,6 @@ def realtime() -> Iterator[RealtimeApiStub]:
 
 
 @pytest.fixture
-def model() -> Iterator[ResponsesApiStub]:
-    with ResponsesApiStub() as stub:
-        yield stub
-
-
-@pytest.fixture
 def connect(app_server_factory: AppServerFactory, realtime: RealtimeApiStub, model: ResponsesApiStub) -> Any:
     def start(*, login: bool = True, extra_config: str = "") -> tuple[Client, str]:
         config = model.config_toml() + realtime.config_toml() + extra_config

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,6 @@ from harness import Client, RpcResponseError
 from harness.pytest_plugin import AppServerFactory
 
 TURN_ABORTED_OPEN = "<turn_aborted>"
-
-
-@pytest.fixture
-def model() -> Iterator[ResponsesApiStub]:
-    with ResponsesApiStub() as stub:
-        yield stub
 
 
 @pytest.fixture

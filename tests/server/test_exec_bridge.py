@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +27,6 @@ from tests.integration.test_guardian import verdict
 from tests.integration.test_threads import run_turn
 
 APPROVAL = "item/commandExecution/requestApproval"
-
-
-@pytest.fixture
-def model() -> Iterator[ResponsesApiStub]:
-    with ResponsesApiStub() as stub:
-        yield stub
 
 
 @pytest.fixture

@@ -4,21 +4,12 @@ covers `exec_command` against both servers)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from fixtures.responses_api import ResponsesApiStub, function_call, text_reply
 from harness.pytest_plugin import AppServerFactory
 from tests.integration.test_guardian import command_item, reviewed, start, verdict
 from tests.integration.test_threads import run_turn
-
-
-@pytest.fixture
-def model() -> Iterator[ResponsesApiStub]:
-    with ResponsesApiStub() as stub:
-        yield stub
 
 
 def test_shell_command_reviewed_and_approved_runs(

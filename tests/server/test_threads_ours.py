@@ -5,23 +5,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from fixtures.responses_api import ResponsesApiStub, function_call, text_reply
 from harness import Client
 from harness.pytest_plugin import AppServerFactory
 from tests.integration.test_dynamic_tools import NAMESPACE, start
 from tests.integration.test_threads import new_thread, run_turn
-
-
-@pytest.fixture
-def model() -> Iterator[ResponsesApiStub]:
-    with ResponsesApiStub() as stub:
-        yield stub
 
 
 def ours(factory: AppServerFactory, model: ResponsesApiStub, *args: str) -> Client:

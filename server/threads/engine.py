@@ -542,6 +542,8 @@ class TurnEngine:
         """Ask the client; None when it cannot answer (nobody follows, an error, it went away): fail closed.
 
         `approval_id` tells apart several approvals for one item (each exec of a patched-zsh command).
+        `cancel` declines and, as the schema defines it, interrupts the turn at once: the turn's task is
+        cancelled here, so its next await ends it as interrupted, exactly like `turn/interrupt`.
         """
         params = {
             "threadId": thread.id,
@@ -559,7 +561,10 @@ class TurnEngine:
             answer = await thread.ask_client(APPROVAL_REQUEST, params)
         except Exception:  # nobody to ask, the client refused, or it went away: fail closed
             return None
-        return answer.get("decision") if isinstance(answer, dict) else None
+        decision = answer.get("decision") if isinstance(answer, dict) else None
+        if decision == "cancel" and active.task is not None:
+            active.task.cancel()
+        return decision
 
     async def _decide_exec(self, thread: Thread, active: ActiveTurn, item: Json, request: ExecRequest) -> ExecDecision:
         """One program the patched zsh is about to exec for `item`: run it, or refuse with a reason.

@@ -231,3 +231,13 @@ def test_the_automatic_reviewer_judges_each_program_of_a_model_script(
     item = client.wait_for("item/completed", turnId=turn["id"], **{"item.type": "commandExecution"})["item"]
     assert item["exitCode"] == 126
     assert client.inner.buffered(APPROVAL) == []  # nobody but the reviewer was asked
+
+
+def test_cancel_declines_the_exec_and_interrupts_the_turn(zsh_server: Client, tmp_path: Path) -> None:
+    zsh_server.respond_to(APPROVAL, {"decision": "cancel"})
+    thread_id = start_thread(zsh_server, tmp_path, "untrusted")
+    zsh_server.request("thread/shellCommand", {"threadId": thread_id, "command": "touch first; touch second"})
+    done = zsh_server.wait_for("turn/completed", threadId=thread_id)
+    assert done["turn"]["status"] == "interrupted"
+    assert not (tmp_path / "first").exists()
+    assert not (tmp_path / "second").exists()  # the rest of the script does not go on after a cancel

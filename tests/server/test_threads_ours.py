@@ -61,6 +61,21 @@ def test_declined_command_does_not_run_and_the_model_is_told(
     assert any("declined" in output for output in tool_output(model.wait_for_posts(2)[-1]))
 
 
+def test_cancel_declines_the_command_and_interrupts_the_turn(
+    app_server_factory: AppServerFactory, model: ResponsesApiStub, tmp_path: Path
+) -> None:
+    client = ours(app_server_factory, model)
+    client.respond_to("item/commandExecution/requestApproval", {"decision": "cancel"})
+    marker = tmp_path / "must-not-exist"
+    thread_id = new_thread(client, tmp_path)
+    model.enqueue(function_call("shell", {"command": ["touch", str(marker)]}), text_reply("never sent"))
+    turn = run_turn(client, thread_id, "try it")
+    assert turn["status"] == "interrupted"
+    assert not marker.exists()
+    client.settle()
+    assert len(model.posts()) == 1  # the model is not called back after a cancel
+
+
 def test_approval_policy_never_runs_without_asking(
     app_server_factory: AppServerFactory, model: ResponsesApiStub, tmp_path: Path
 ) -> None:

@@ -65,19 +65,21 @@ class ExecBridge:
     def __init__(self, decide: Decide) -> None:
         self._decide = decide
         self._dir: Path | None = None
+        self._env: dict[str, str] = {}
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> ExecBridge:
         self._dir = Path(tempfile.mkdtemp(prefix="codex-exec-"))  # mode 0700 by contract
-        wrapper = self._dir / "exec-wrapper"
+        wrapper, socket = self._dir / "exec-wrapper", self._dir / "bridge.sock"
         # A two-line trampoline rather than a `#!python` line: shebangs are length-limited and take one
         # argument, and -I -S keep the user's PYTHONPATH and site-packages out of every exec.
         wrapper.write_text(
             f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -I -S {shlex.quote(str(WRAPPER_SOURCE))} "$@"\n'
         )
         wrapper.chmod(0o700)
-        self._server = await asyncio.start_unix_server(self._serve, path=str(self._dir / "bridge.sock"))
+        self._server = await asyncio.start_unix_server(self._serve, path=str(socket))
+        self._env = {"EXEC_WRAPPER": str(wrapper), SOCKET_ENV: str(socket)}
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -92,8 +94,8 @@ class ExecBridge:
 
     def env(self) -> dict[str, str]:
         """What the shell's environment needs for every exec to come through this bridge."""
-        assert self._dir is not None, "the bridge is not open"
-        return {"EXEC_WRAPPER": str(self._dir / "exec-wrapper"), SOCKET_ENV: str(self._dir / "bridge.sock")}
+        assert self._env, "the bridge is not open"
+        return dict(self._env)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

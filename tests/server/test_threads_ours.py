@@ -46,15 +46,22 @@ def test_approved_command_runs_and_its_output_goes_back_to_the_model(
     assert any("approved-output" in output for output in tool_output(followup))
 
 
-def test_declined_command_does_not_run_and_the_model_is_told(
-    app_server_factory: AppServerFactory, model: ResponsesApiStub, tmp_path: Path
-) -> None:
-    client = ours(app_server_factory, model)
-    client.respond_to("item/commandExecution/requestApproval", {"decision": "decline"})
+def model_touches_a_file(
+    factory: AppServerFactory, model: ResponsesApiStub, tmp_path: Path, decision: str
+) -> tuple[Client, dict[str, Any], Path]:
+    """A turn whose model asks to `touch` a marker and whose client answers the approval with `decision`."""
+    client = ours(factory, model)
+    client.respond_to("item/commandExecution/requestApproval", {"decision": decision})
     marker = tmp_path / "must-not-exist"
     thread_id = new_thread(client, tmp_path)
     model.enqueue(function_call("shell", {"command": ["touch", str(marker)]}), text_reply("ok"))
-    turn = run_turn(client, thread_id, "try it")
+    return client, run_turn(client, thread_id, "try it"), marker
+
+
+def test_declined_command_does_not_run_and_the_model_is_told(
+    app_server_factory: AppServerFactory, model: ResponsesApiStub, tmp_path: Path
+) -> None:
+    client, turn, marker = model_touches_a_file(app_server_factory, model, tmp_path, "decline")
     item = client.wait_for("item/completed", turnId=turn["id"], **{"item.type": "commandExecution"})["item"]
     assert item["status"] == "declined"
     assert not marker.exists()
@@ -64,12 +71,7 @@ def test_declined_command_does_not_run_and_the_model_is_told(
 def test_cancel_declines_the_command_and_interrupts_the_turn(
     app_server_factory: AppServerFactory, model: ResponsesApiStub, tmp_path: Path
 ) -> None:
-    client = ours(app_server_factory, model)
-    client.respond_to("item/commandExecution/requestApproval", {"decision": "cancel"})
-    marker = tmp_path / "must-not-exist"
-    thread_id = new_thread(client, tmp_path)
-    model.enqueue(function_call("shell", {"command": ["touch", str(marker)]}), text_reply("never sent"))
-    turn = run_turn(client, thread_id, "try it")
+    client, turn, marker = model_touches_a_file(app_server_factory, model, tmp_path, "cancel")
     assert turn["status"] == "interrupted"
     assert not marker.exists()
     client.settle()

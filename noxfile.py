@@ -19,7 +19,7 @@ nox.options.sessions = ["lint", "tests"]
 ROOT = Path(__file__).parent
 CACHE = ROOT / ".cache"
 SCHEMA_DIR = CACHE / "upstream-schema"
-LINT_PATHS = ["server", "harness", "release", "fixtures"]
+LINT_PATHS = ["server", "harness", "release", "fixtures", "codex_app_tools"]
 
 
 def install_project(session: nox.Session, *extras: str) -> None:

@@ -19,19 +19,21 @@ nox.options.sessions = ["lint", "tests"]
 ROOT = Path(__file__).parent
 CACHE = ROOT / ".cache"
 SCHEMA_DIR = CACHE / "upstream-schema"
-LINT_PATHS = ["server", "harness", "release", "fixtures", "codex_app_tools"]
+HARNESS = ROOT / "harness"
+LINT_PATHS = ["server", "harness/src", "release", "fixtures", "codex_app_tools"]
 
 
 def install_project(session: nox.Session, *extras: str) -> None:
-    """Install the project (editable, so tracebacks point at the checkout) with the given extras."""
+    """Install the project and the harness distribution it depends on (both editable, from this checkout,
+    so tracebacks point at it) with the given extras."""
     spec = f".[{','.join(extras)}]" if extras else "."
-    session.install("-e", spec)
+    session.install("-e", str(HARNESS), "-e", spec)
 
 
 def upstream_schema(session: nox.Session, *, experimental: bool = False) -> Path:
     """Generate the upstream server's JSON schema once; it is a build output, cached outside git."""
     out = SCHEMA_DIR / ("experimental" if experimental else "stable")
-    args = ["python", "-m", "harness.upstream", "schema", "--out", str(out)]
+    args = ["python", "-m", "codex_app_harness.upstream", "schema", "--out", str(out)]
     if experimental:
         args.append("--experimental")
     session.run(*args)

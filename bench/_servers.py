@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from harness.upstream import codex_binary
+from codex_app_harness.upstream import codex_binary
 
 KINDS = ("python", "codex")
 INIT_LINE = json.dumps({"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "bench", "version": "1"}}})

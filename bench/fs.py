@@ -1,7 +1,7 @@
 """fs/* figures, ours against upstream in one run (issue 5 goals: reads and metadata <= 1.0x upstream, watch
 latency median under 100 ms where upstream debounces ~200 ms, memory after 1000 watches reported).
 
-Both servers are driven through the test harness client (harness.sync.Client), so its per-request overhead
+Both servers are driven through the test harness client (codex_app_harness.sync.Client), so its per-request overhead
 is the same on both sides and cancels out of the ratios. Servers are measured alternately, so load drift on
 the machine hits both alike.
 """
@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.pytest_plugin import server_command
-from harness.sync import Client
-from harness.transports import default_env
+from bench._servers import command
+from codex_app_harness.sync import Client
+from codex_app_harness.transports import default_env
 
 KINDS = ("python", "codex")
 READ_SIZE = 1024 * 1024
@@ -40,7 +40,7 @@ class Server:
         self.scratch = Path(tempfile.mkdtemp(prefix=f"bench-fs-{kind}-", dir=SCRATCH_ROOT))
         home = self.scratch / "home" / "codex"
         home.mkdir(parents=True)
-        self.client = Client.spawn(server_command(kind), env=default_env(home), codex_home=home)
+        self.client = Client.spawn(command(kind), env=default_env(home), codex_home=home)
         self.client.initialize(name="bench")
         self.client.request("fs/getMetadata", {"path": "/"})  # ours loads its handlers on first use
 

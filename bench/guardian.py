@@ -10,11 +10,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._servers import KINDS, ratio, summary
+from bench._servers import KINDS, command, ratio, summary
+from codex_app_harness.sync import Client
+from codex_app_harness.transports import default_env
 from fixtures.responses_api import ResponsesApiStub, function_call, text_reply
-from harness.pytest_plugin import server_command
-from harness.sync import Client
-from harness.transports import default_env
 
 TURNS = 5
 VERDICT = {"risk_level": "low", "user_authorization": "high", "outcome": "allow", "rationale": "bench"}
@@ -25,7 +24,7 @@ def reviewed_turns(kind: str, model: ResponsesApiStub) -> tuple[list[float], lis
     home.mkdir()
     config = model.config_toml() + 'approvals_reviewer = "auto_review"\napproval_policy = "on-request"\n'
     (home / "config.toml").write_text(config)
-    client = Client.spawn(server_command(kind), env=default_env(home), codex_home=home)
+    client = Client.spawn(command(kind), env=default_env(home), codex_home=home)
     reviews, turns = [], []
     try:
         client.initialize(experimental_api=True)

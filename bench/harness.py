@@ -18,10 +18,10 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from harness import sync
-from harness.chaos import Chaos
-from harness.client import AsyncClient
-from harness.sync import Client
+from codex_app_harness import sync
+from codex_app_harness.chaos import Chaos
+from codex_app_harness.client import AsyncClient
+from codex_app_harness.sync import Client
 
 NOTIFICATIONS = 10_000
 REVERSE = 1_000

@@ -7,11 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._servers import KINDS, ratio, summary
+from bench._servers import KINDS, command, ratio, summary
+from codex_app_harness.sync import Client
+from codex_app_harness.transports import default_env
 from fixtures.responses_api import ResponsesApiStub, text_reply
-from harness.pytest_plugin import server_command
-from harness.sync import Client
-from harness.transports import default_env
 
 TURNS = 10
 
@@ -20,7 +19,7 @@ def first_delta_ms(kind: str, model: ResponsesApiStub) -> list[float]:
     home = Path(tempfile.mkdtemp(prefix="bench-threads-", dir="/var/tmp")) / "codex"
     home.mkdir()
     (home / "config.toml").write_text(model.config_toml())
-    client = Client.spawn(server_command(kind), env=default_env(home), codex_home=home)
+    client = Client.spawn(command(kind), env=default_env(home), codex_home=home)
     try:
         client.initialize()
         client.request("account/login/start", {"type": "apiKey", "apiKey": "sk-bench"})

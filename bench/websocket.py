@@ -25,7 +25,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench._servers import command, environment, ratio
-from harness.websocket_server import WebSocketServer
+from codex_app_harness.websocket_server import WebSocketServer
 
 CONNECTIONS = 500
 REQUESTS = 20

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from harness import Chaos, Client
+from codex_app_harness import Chaos, Client
 
 FAKE_SERVER = Path(__file__).with_name("fake_server.py")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness import AsyncClient, Client
+from codex_app_harness import AsyncClient, Client
 from tests.harness.conftest import FakeScript, FakeServer
 from tests.harness.steps import expect, notify, reply
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import Chaos
+from codex_app_harness import Chaos
 from tests.harness.conftest import FakeServer
 from tests.harness.steps import expect, notify, reply
 

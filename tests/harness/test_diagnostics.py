@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import Chaos, NotificationTimeout, ServerExited
+from codex_app_harness import Chaos, NotificationTimeout, ServerExited
 from tests.harness.conftest import FakeServer
 from tests.harness.steps import exit_with, expect, notify, reply, request, stderr, stdout
 

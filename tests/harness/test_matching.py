@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness import MISSING, Matcher
-from harness.matching import lookup
+from codex_app_harness import MISSING, Matcher
+from codex_app_harness.matching import lookup
 
 PAYLOAD: dict[str, Any] = {
     "threadId": "t1",

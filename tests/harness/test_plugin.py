@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.pytest_plugin import server_command
-from harness.transports import default_env
-from harness.websocket_server import WebSocketServer
+from codex_app_harness.pytest_plugin import server_command
+from codex_app_harness.transports import default_env
+from codex_app_harness.websocket_server import WebSocketServer
 from tests.harness.conftest import FakeScript, InnerPytest
 from tests.harness.steps import exit_with, expect, on, reply, stderr
 
@@ -108,6 +108,7 @@ def test_app_server_url_drives_a_running_websocket_server_with_a_bearer_token(
         )
         monkeypatch.setenv("APP_SERVER_TOKEN", token)
         inner_pytest.run(f"--app-server-url={server.url}").assert_outcomes(passed=1)
+        inner_pytest.run(f"--app-server={server.url}").assert_outcomes(passed=1)
         monkeypatch.setenv("APP_SERVER_TOKEN", "not-the-token")
         refused = inner_pytest.run(f"--app-server-url={server.url}")
         refused.assert_outcomes(errors=1)
@@ -121,3 +122,26 @@ def test_a_chaos_seed_that_is_not_a_number_is_a_usage_error(inner_pytest: InnerP
     result = inner_pytest.run("--harness-chaos", "test_inner.py")
     assert result.returncode == pytest.ExitCode.USAGE_ERROR
     result.fnmatch_lines(["*--harness-chaos takes a non-negative integer seed, got 'test_inner.py'*"])
+
+
+def test_an_alias_from_the_ini_file_names_a_server_command(inner_pytest: InnerPytest, fake_script: FakeScript) -> None:
+    command = shlex.join(fake_script(INITIALIZE, {"env": ["CODEX_HOME"]}))
+    (inner_pytest.directory / "pytest.ini").write_text(
+        f"[pytest]\napp_server = mine\napp_server_aliases =\n    mine = {command}\n"
+    )
+    inner_pytest.makepyfile(
+        """
+        def test_alias(app_server, app_server_kind):
+            assert app_server_kind == "mine"
+            assert app_server.wait_for("fake/env")["CODEX_HOME"] == str(app_server.codex_home)
+        """
+    )
+    inner_pytest.run().assert_outcomes(passed=1)
+
+
+def test_a_malformed_alias_is_a_usage_error(inner_pytest: InnerPytest) -> None:
+    (inner_pytest.directory / "pytest.ini").write_text("[pytest]\napp_server_aliases = no-command-here\n")
+    inner_pytest.makepyfile("def test_nothing():\n    pass\n")
+    result = inner_pytest.run()
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR
+    result.fnmatch_lines(["*app_server_aliases: expected `NAME = COMMAND`, got 'no-command-here'*"])

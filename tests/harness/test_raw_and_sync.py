@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness import HarnessError, NotificationTimeout
+from codex_app_harness import HarnessError, NotificationTimeout
 from tests.harness.conftest import FakeServer
 from tests.harness.steps import await_answer, expect, notify, on, reply, request
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from harness import ServerExited
+from codex_app_harness import ServerExited
 from tests.harness.conftest import FakeServer
 from tests.harness.steps import exit_with, expect, notify, reply, sleep, stderr
 

@@ -69,7 +69,7 @@ def test_an_unhandled_request_is_buffered_and_answered_explicitly(fake_server: F
 
 
 def test_an_async_responder_is_awaited(fake_script: FakeScript) -> None:
-    from harness import AsyncClient
+    from codex_app_harness import AsyncClient
 
     async def scenario() -> dict[str, Any]:
         async with await AsyncClient.spawn(fake_script(request(APPROVAL, 1, itemId="c1"), await_answer(1))) as client:

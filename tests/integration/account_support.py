@@ -20,9 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from codex_app_harness.pytest_plugin import AppServerFactory
+from codex_app_harness.sync import Client
 from fixtures.auth_issuer import AuthIssuer
-from harness.pytest_plugin import AppServerFactory
-from harness.sync import Client
 
 TIMEOUT = 20.0
 UPSTREAM_CALLBACK_LOCK = Path("/tmp/codex-app-tools-login-1455.lock")  # shared by every xdist worker

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from codex_app_harness import RpcResponseError
+from codex_app_harness.pytest_plugin import AppServerFactory
 from fixtures.auth_issuer import AuthIssuer
-from harness import RpcResponseError
-from harness.pytest_plugin import AppServerFactory
 from tests.integration.account_support import auth_json, auth_mode_bits, start
 
 

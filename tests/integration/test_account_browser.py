@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from codex_app_harness.pytest_plugin import AppServerFactory
+from codex_app_harness.sync import Client
 from fixtures.auth_issuer import AuthIssuer
-from harness.pytest_plugin import AppServerFactory
-from harness.sync import Client
 from tests.integration.account_support import (
     TIMEOUT,
     auth_json,

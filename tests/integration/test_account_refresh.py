@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from codex_app_harness.pytest_plugin import AppServerFactory
+from codex_app_harness.sync import Client
 from fixtures.auth_issuer import AuthIssuer
-from harness.pytest_plugin import AppServerFactory
-from harness.sync import Client
 from tests.integration.account_support import auth_json, auth_mode_bits, device_login, start
 
 

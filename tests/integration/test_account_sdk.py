@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from codex_app_harness.pytest_plugin import server_command
+from codex_app_harness.transports import default_env
 from fixtures.auth_issuer import AuthIssuer
-from harness.pytest_plugin import server_command
-from harness.transports import default_env
 
 openai_codex = pytest.importorskip("openai_codex", reason="the `test` extra installs the upstream SDK")
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from codex_app_harness import Client, RpcResponseError
+from codex_app_harness.pytest_plugin import AppServerFactory
 from fixtures.responses_api import (
     RecordedRequest,
     ResponsesApiStub,
@@ -24,8 +26,6 @@ from fixtures.responses_api import (
     function_call_events,
     text_reply,
 )
-from harness import Client, RpcResponseError
-from harness.pytest_plugin import AppServerFactory
 from tests.integration.test_threads import run_turn
 
 ROOT = "/root"

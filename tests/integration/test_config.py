@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from harness import RpcResponseError
-from harness.pytest_plugin import AppServerFactory
+from codex_app_harness import RpcResponseError
+from codex_app_harness.pytest_plugin import AppServerFactory
 
 
 def version_of(values: dict[str, Any]) -> str:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from codex_app_harness import RpcResponseError
+from codex_app_harness.pytest_plugin import AppServerFactory
 from fixtures.responses_api import ResponsesApiStub, function_call, text_reply
-from harness import RpcResponseError
-from harness.pytest_plugin import AppServerFactory
 from tests.integration.test_threads import run_turn
 
 LOOKUP = {

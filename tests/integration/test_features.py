@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.pytest_plugin import AppServerFactory
+from codex_app_harness.pytest_plugin import AppServerFactory
 
 
 def by_name(client: Any) -> dict[str, dict[str, Any]]:

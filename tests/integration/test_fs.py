@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness import Client, RpcResponseError
+from codex_app_harness import Client, RpcResponseError
 
 NOT_FOUND = (-32603, "No such file or directory (os error 2)")
 EXISTS = (-32603, "File exists (os error 17)")

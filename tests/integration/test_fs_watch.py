@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from harness import Client, RpcResponseError
-from harness.pytest_plugin import AppServerFactory
-from harness.websocket_server import WebSocketServer
+from codex_app_harness import Client, RpcResponseError
+from codex_app_harness.pytest_plugin import AppServerFactory
+from codex_app_harness.websocket_server import WebSocketServer
 
 QUIET_SECONDS = 0.8
 """How long "nothing arrives" is watched for; four times upstream's ~200 ms debounce."""

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from harness import RpcResponseError
-from harness.sync import Client, run
+from codex_app_harness import RpcResponseError
+from codex_app_harness.sync import Client, run
 
 
 def make(root: Path, *names: str) -> Path:

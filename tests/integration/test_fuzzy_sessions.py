@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from harness import RpcResponseError
-from harness.pytest_plugin import AppServerFactory
-from harness.sync import Client
+from codex_app_harness import RpcResponseError
+from codex_app_harness.pytest_plugin import AppServerFactory
+from codex_app_harness.sync import Client
 
 UPDATED = "fuzzyFileSearch/sessionUpdated"
 COMPLETED = "fuzzyFileSearch/sessionCompleted"

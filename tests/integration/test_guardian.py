@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from codex_app_harness import Client
+from codex_app_harness.pytest_plugin import AppServerFactory
 from fixtures.responses_api import ResponsesApiStub, ScriptedResponse, function_call, text_reply
-from harness import Client
-from harness.pytest_plugin import AppServerFactory
 from tests.integration.test_threads import run_turn
 
 REVIEW_SCHEMA_NAME = "codex_output_schema"

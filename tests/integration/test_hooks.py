@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from codex_app_harness import Client
+from codex_app_harness.pytest_plugin import AppServerFactory
 from fixtures.responses_api import ResponsesApiStub, text_reply
-from harness import Client
-from harness.pytest_plugin import AppServerFactory
 from tests.integration.test_threads import run_turn
 
 HOOK_SCRIPT = r"""

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from harness import RpcResponseError
-from harness.pytest_plugin import AppServerFactory
+from codex_app_harness import RpcResponseError
+from codex_app_harness.pytest_plugin import AppServerFactory
 
 
 def test_initialize_reports_user_agent_home_and_platform(app_server_factory: AppServerFactory) -> None:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from codex_app_harness import RpcResponseError
+from codex_app_harness.pytest_plugin import AppServerFactory
 from fixtures.plugin_backend import PluginBackend
-from harness import RpcResponseError
-from harness.pytest_plugin import AppServerFactory
 from tests.integration.plugin_layout import DEFAULT_PROMPT_TABLE, write_broken_marketplace, write_marketplace
 
 OFFLINE = 'chatgpt_base_url = "http://127.0.0.1:9/backend-api"\n'

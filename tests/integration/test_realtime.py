@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from codex_app_harness import Client, RpcResponseError
+from codex_app_harness.pytest_plugin import AppServerFactory
 from fixtures.realtime_api import RealtimeApiStub
 from fixtures.responses_api import ResponsesApiStub, text_reply
-from harness import Client, RpcResponseError
-from harness.pytest_plugin import AppServerFactory
 
 
 @pytest.fixture

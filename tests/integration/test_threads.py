@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from codex_app_harness import Client, RpcResponseError
+from codex_app_harness.pytest_plugin import AppServerFactory
 from fixtures.responses_api import (
     ResponsesApiStub,
     server_error,
@@ -21,8 +23,6 @@ from fixtures.responses_api import (
     text_reply,
     usage_limit,
 )
-from harness import Client, RpcResponseError
-from harness.pytest_plugin import AppServerFactory
 
 TURN_ABORTED_OPEN = "<turn_aborted>"
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import RpcResponseError
-from harness.websocket_server import WebSocketServer
+from codex_app_harness import RpcResponseError
+from codex_app_harness.websocket_server import WebSocketServer
 from tests.integration.ws_support import (
     INITIALIZE,
     bearer,

@@ -21,8 +21,8 @@ import jwt
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from harness.sync import Client
-from harness.websocket_server import WebSocketServer
+from codex_app_harness.sync import Client
+from codex_app_harness.websocket_server import WebSocketServer
 from tests.integration.ws_support import (
     bearer,
     closing_of,

@@ -14,9 +14,9 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from harness.pytest_plugin import server_command
-from harness.transports import default_env
-from harness.websocket_server import WebSocketServer
+from codex_app_harness.pytest_plugin import server_command
+from codex_app_harness.transports import default_env
+from codex_app_harness.websocket_server import WebSocketServer
 
 TIMEOUT = 10.0
 INITIALIZE = {"clientInfo": {"name": "ws-test", "version": "1"}}

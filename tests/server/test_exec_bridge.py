@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from codex_app_harness import Client
+from codex_app_harness.pytest_plugin import AppServerFactory
 from fixtures.responses_api import ResponsesApiStub, function_call, text_reply
-from harness import Client
-from harness.pytest_plugin import AppServerFactory
 from release.zsh.shared import HostBuild
 from server.threads import exec_wrapper
 from server.threads.exec_bridge import ExecBridge, ExecDecision, ExecRequest

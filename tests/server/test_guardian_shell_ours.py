@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from codex_app_harness.pytest_plugin import AppServerFactory
 from fixtures.responses_api import ResponsesApiStub, function_call, text_reply
-from harness.pytest_plugin import AppServerFactory
 from tests.integration.test_guardian import command_item, reviewed, start, verdict
 from tests.integration.test_threads import run_turn
 

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from codex_app_harness import Client
+from codex_app_harness.pytest_plugin import AppServerFactory
 from fixtures.responses_api import ResponsesApiStub, function_call, text_reply
-from harness import Client
-from harness.pytest_plugin import AppServerFactory
 from tests.integration.test_dynamic_tools import NAMESPACE, start
 from tests.integration.test_threads import new_thread, run_turn
 

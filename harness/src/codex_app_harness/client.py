@@ -10,7 +10,7 @@ the message from the buffer itself. A message is therefore always either in the 
 exactly one caller; a waiter that times out or is cancelled cannot swallow one.
 
 Transports (a subprocess on stdio, a websocket URL) only move lines; the matching logic lives here once and
-the blocking facade in `harness.sync` runs this same code on a background loop.
+the blocking facade in `codex_app_harness.sync` runs this same code on a background loop.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from harness.chaos import Chaos
-from harness.matching import Matcher, Predicate
+from codex_app_harness.chaos import Chaos
+from codex_app_harness.matching import Matcher, Predicate
 
 Responder = Callable[[dict[str, Any]], Any]
 """Called with a server request's params; returns the result (or an awaitable of it)."""
@@ -186,7 +186,7 @@ class AsyncClient:
         chaos: Chaos | None = None,
     ) -> AsyncClient:
         """Start a stdio app-server as a child process and connect to it."""
-        from harness.transports import SubprocessTransport
+        from codex_app_harness.transports import SubprocessTransport
 
         transport = await SubprocessTransport.start(command, env=env, cwd=cwd)
         return cls(transport, chaos=chaos, name=_short_command(command))
@@ -201,7 +201,7 @@ class AsyncClient:
         chaos: Chaos | None = None,
     ) -> AsyncClient:
         """Connect to a websocket app-server (`ws://127.0.0.1:PORT`), optionally with a bearer token."""
-        from harness.transports import WebSocketTransport
+        from codex_app_harness.transports import WebSocketTransport
 
         transport = await WebSocketTransport.connect(url, token=token, headers=headers)
         return cls(transport, chaos=chaos, name=url)

@@ -1,7 +1,7 @@
 """Buffered-notification test harness for app-servers (ours, upstream codex, or any compatible server)."""
 
-from harness.chaos import Chaos
-from harness.client import (
+from codex_app_harness.chaos import Chaos
+from codex_app_harness.client import (
     AsyncClient,
     HarnessError,
     Notification,
@@ -11,8 +11,8 @@ from harness.client import (
     ServerRequest,
     UnexpectedNotification,
 )
-from harness.matching import MISSING, Matcher
-from harness.sync import Client, ServerRequestHandle
+from codex_app_harness.matching import MISSING, Matcher
+from codex_app_harness.sync import Client, ServerRequestHandle
 
 __all__ = [
     "MISSING",

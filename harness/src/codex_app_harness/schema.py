@@ -16,7 +16,7 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 
-from harness.client import HarnessError
+from codex_app_harness.client import HarnessError
 
 
 class SchemaMismatch(HarnessError, AssertionError):

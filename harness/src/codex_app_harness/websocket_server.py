@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.chaos import Chaos
-from harness.sync import Client
+from codex_app_harness.chaos import Chaos
+from codex_app_harness.sync import Client
 
 BANNER_URL = re.compile(r"listening on: (ws://\S+)")
 START_TIMEOUT = 30.0

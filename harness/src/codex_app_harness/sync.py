@@ -1,4 +1,4 @@
-"""Blocking facade over `harness.client.AsyncClient`, for plain pytest tests.
+"""Blocking facade over `codex_app_harness.client.AsyncClient`, for plain pytest tests.
 
 One daemon thread runs an event loop for the whole process; every client lives on it and each blocking call
 submits the async method and waits. There is one implementation of the protocol logic (the async core);
@@ -14,8 +14,8 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from harness.chaos import Chaos
-from harness.client import (
+from codex_app_harness.chaos import Chaos
+from codex_app_harness.client import (
     DEFAULT_TIMEOUT,
     AsyncClient,
     HarnessError,
@@ -23,8 +23,8 @@ from harness.client import (
     Responder,
     ServerRequest,
 )
-from harness.matching import Predicate
-from harness.transports import SubprocessTransport
+from codex_app_harness.matching import Predicate
+from codex_app_harness.transports import SubprocessTransport
 
 T = TypeVar("T")
 

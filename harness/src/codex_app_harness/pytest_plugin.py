@@ -1,11 +1,17 @@
 """pytest plugin: `app_server` and `app_server_factory` fixtures for any app-server.
 
 Options:
-  --app-server=python|codex|"<command>"   which server to drive (default: python, ours)
+  --app-server=codex|"<command>"|ws://HOST:PORT   which server to drive: the upstream binary (default), a stdio
+                                          command line, a running websocket server, or an alias from the
+                                          `app_server_aliases` ini option
   --app-server-url=ws://HOST:PORT         drive an already running websocket server instead of starting one
-  --app-server-token=TOKEN                bearer token for --app-server-url (or APP_SERVER_TOKEN)
+  --app-server-token=TOKEN                bearer token for a URL (or APP_SERVER_TOKEN)
   --app-server-schema=DIR                 validate every response and notification against upstream's schema
   --harness-chaos[=SEED]                  delay and reorder notification delivery (seeded)
+
+ini options (`[tool.pytest.ini_options]`): `app_server` (the default for --app-server), `app_server_aliases`
+(lines `NAME = COMMAND`, `{python}` standing for this interpreter), `app_server_schema_extensions`
+(notification methods the server sends that the schema lacks).
 
 Every server gets its own temporary CODEX_HOME, working directory and process, so tests are independent and
 safe under `pytest -n auto` (ports, if any, are the server's to choose). When a test fails, the stderr of
@@ -24,26 +30,29 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.chaos import Chaos
-from harness.sync import Client, close_all
-from harness.transports import default_env
+from codex_app_harness.chaos import Chaos
+from codex_app_harness.sync import Client, close_all
+from codex_app_harness.transports import default_env
 
 if TYPE_CHECKING:
-    from harness.websocket_server import WebSocketServer
+    from codex_app_harness.websocket_server import WebSocketServer
 
-SERVER_KINDS = ("python", "codex")
+UPSTREAM_KIND = "codex"
+URL_SCHEMES = ("ws://", "wss://")
 STASH_CLIENTS = pytest.StashKey[list[Client]]()
 STASH_WS_SERVERS = pytest.StashKey[list["WebSocketServer"]]()
-NOTIFICATION_EXTENSIONS = ("thread/realtime/transcriptUpdated",)
-"""Notifications our server sends that upstream 0.163 lacks (documented in the issues that add them)."""
+ALIASES: dict[str, str] = {}
+"""`app_server_aliases` of the running session (name -> command line), read once in `pytest_configure` so
+`server_command(kind)` means the same thing in fixtures, helpers and tests."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("app-server harness")
     group.addoption(
         "--app-server",
-        default=os.environ.get("APP_SERVER", "python"),
-        help="server under test: python (ours), codex (upstream binary), or a command line",
+        default=os.environ.get("APP_SERVER"),
+        help="server under test: codex (the upstream binary), a command line, a ws:// URL, or an alias "
+        "(default: the `app_server` ini option, else codex)",
     )
     group.addoption(
         "--app-server-url",
@@ -63,24 +72,55 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="delay/reorder notifications; optional integer seed (printed on failure)",
     )
+    parser.addini("app_server", "default --app-server", default=UPSTREAM_KIND)
+    parser.addini(
+        "app_server_aliases", "lines NAME = COMMAND for --app-server ({python} is this interpreter)", type="linelist"
+    )
+    parser.addini(
+        "app_server_schema_extensions", "notification methods accepted without a schema type", type="linelist"
+    )
 
 
-def server_command(kind: str) -> list[str]:
-    """The command line that starts a stdio app-server of the given kind."""
-    if kind == "python":
-        return [sys.executable, "-m", "server"]
-    if kind == "codex":
-        from harness.upstream import codex_binary
+def server_command(kind: str, aliases: Mapping[str, str] | None = None) -> list[str]:
+    """The command line that starts a stdio app-server: an alias, `codex` (upstream), or a command line."""
+    table = ALIASES if aliases is None else aliases
+    if kind in table:
+        return shlex.split(table[kind].replace("{python}", shlex.quote(sys.executable)))
+    if kind == UPSTREAM_KIND:
+        from codex_app_harness.upstream import codex_binary
 
         return [str(codex_binary()), "app-server"]
     return shlex.split(kind)
 
 
+def parse_aliases(lines: Sequence[str]) -> dict[str, str]:
+    """`NAME = COMMAND` lines (the `app_server_aliases` ini option) as a table."""
+    table = {}
+    for line in lines:
+        name, equals, command = line.partition("=")
+        if not equals or not name.strip() or not command.strip():
+            raise pytest.UsageError(f"app_server_aliases: expected `NAME = COMMAND`, got {line!r}")
+        table[name.strip()] = command.strip()
+    return table
+
+
+def selected_server(config: pytest.Config) -> str:
+    """--app-server, else the `app_server` ini option (whose default is the upstream binary)."""
+    kind: str | None = config.getoption("--app-server")
+    return kind or str(config.getini("app_server"))
+
+
+def server_url(config: pytest.Config) -> str | None:
+    """The websocket URL to drive: --app-server-url, or --app-server given as a URL."""
+    url: str | None = config.getoption("--app-server-url")
+    kind = selected_server(config)
+    return url or (kind if kind.startswith(URL_SCHEMES) else None)
+
+
 @pytest.fixture(scope="session")
 def app_server_kind(request: pytest.FixtureRequest) -> str:
-    """ "python", "codex" or the custom command given with --app-server."""
-    kind: str = request.config.getoption("--app-server")
-    return kind
+    """What --app-server named: "codex", an alias (this repository's "python"), a command line or a URL."""
+    return selected_server(request.config)
 
 
 @pytest.fixture(scope="session")
@@ -96,9 +136,9 @@ def upstream_schema(request: pytest.FixtureRequest) -> Any:
     directory = request.config.getoption("--app-server-schema")
     if not directory:
         return None
-    from harness.schema import UpstreamSchema
+    from codex_app_harness.schema import UpstreamSchema
 
-    return UpstreamSchema(Path(directory), extensions=NOTIFICATION_EXTENSIONS)
+    return UpstreamSchema(Path(directory), extensions=request.config.getini("app_server_schema_extensions"))
 
 
 AppServerFactory = Callable[..., Client]
@@ -118,7 +158,7 @@ def app_server_factory(
     """
     clients: list[Client] = []
     request.node.stash[STASH_CLIENTS] = clients
-    server_url: str | None = request.config.getoption("--app-server-url")
+    url = server_url(request.config)
     server_token: str | None = request.config.getoption("--app-server-token")
 
     def start(
@@ -137,9 +177,9 @@ def app_server_factory(
         chaos = None
         if harness_chaos_seed is not None:
             chaos = Chaos(harness_chaos_seed, stream=f"{request.node.nodeid}#{index}")
-        if server_url is not None:
+        if url is not None:
             client = connect_to_url(
-                server_url, server_token, chaos, env=env, args=args, config_toml=config_toml, home=codex_home
+                url, server_token, chaos, env=env, args=args, config_toml=config_toml, home=codex_home
             )
         else:
             home = codex_home or tmp_path_factory.mktemp("home") / "codex"
@@ -154,7 +194,7 @@ def app_server_factory(
                 chaos=chaos,
                 codex_home=home,
             )
-        if upstream_schema is not None and app_server_kind == "python":
+        if upstream_schema is not None:
             client.inner.validators.append(upstream_schema.validator())
         clients.append(client)
         if initialize:
@@ -202,11 +242,11 @@ def ws_server_factory(
 
     `.connect(token=...)` on the result opens clients, schema-checked and chaos-delayed like the stdio ones.
     """
-    from harness.websocket_server import WebSocketServer
+    from codex_app_harness.websocket_server import WebSocketServer
 
     servers: list[WebSocketServer] = []
     request.node.stash[STASH_WS_SERVERS] = servers
-    validating = upstream_schema is not None and app_server_kind == "python"
+    validating = upstream_schema is not None
 
     def start(*, args: Sequence[str] = (), env: Mapping[str, str] | None = None) -> WebSocketServer:
         home = tmp_path_factory.mktemp("home") / "codex"
@@ -256,6 +296,8 @@ def pytest_runtest_makereport(
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    ALIASES.clear()
+    ALIASES.update(parse_aliases(config.getini("app_server_aliases")))
     chaos = config.getoption("--harness-chaos")
     if chaos not in (None, "random") and not str(chaos).isdigit():
         # `--harness-chaos tests/x` would otherwise take the path as the seed and fail in every test.
@@ -266,4 +308,4 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     chaos = config.getoption("--harness-chaos")
-    return f"app-server: {config.getoption('--app-server')}" + (f", chaos: {chaos}" if chaos else "")
+    return f"app-server: {server_url(config) or selected_server(config)}" + (f", chaos: {chaos}" if chaos else "")

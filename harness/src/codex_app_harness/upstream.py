@@ -1,6 +1,7 @@
-"""The upstream codex binary (PyPI `openai-codex-cli-bin`): where it is, and its JSON schema.
+"""The upstream codex binary: where it is (the `openai-codex-cli-bin` wheel, else `codex` on PATH), and its
+JSON schema.
 
-`python -m harness.upstream schema --out DIR [--experimental]` writes the schema once; a second call with
+`python -m codex_app_harness.upstream schema --out DIR [--experimental]` writes the schema once; a second call with
 the same binary is a no-op, so test sessions can call it unconditionally.
 """
 
@@ -15,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 UPSTREAM_VERSION = "0.163.0"
+"""The upstream release this harness pins (its `codex` extra); tests/test_upstream_version.py checks every copy."""
 STAMP = ".generated-by"
 
 
@@ -23,13 +25,18 @@ class UpstreamMissing(RuntimeError):
 
 
 def codex_binary() -> Path:
-    """Path of the bundled upstream binary; a clear error when the package is not installed."""
+    """The upstream binary: the pinned wheel when installed (what the environment declares), else `codex` on
+    PATH; a clear error when there is neither."""
     try:
         import codex_cli_bin
     except ImportError:
-        raise UpstreamMissing(
-            f"the upstream server is not installed: pip install openai-codex-cli-bin=={UPSTREAM_VERSION}"
-        ) from None
+        found = shutil.which("codex")
+        if found is None:
+            raise UpstreamMissing(
+                "the upstream server is not installed and no `codex` is on PATH: "
+                f"pip install openai-codex-cli-bin=={UPSTREAM_VERSION}"
+            ) from None
+        return Path(found)
     return Path(codex_cli_bin.bundled_codex_path())
 
 
@@ -63,7 +70,7 @@ def generate_schema(out: Path, *, experimental: bool = False) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.upstream", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m codex_app_harness.upstream", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     schema = sub.add_parser("schema", help="generate the upstream JSON schema into a directory")
     schema.add_argument("--out", type=Path, required=True, help="directory to (re)write")

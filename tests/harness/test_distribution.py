@@ -26,7 +26,7 @@ from codex_app_harness import Client
 def test_a_written_file_is_reported_to_its_watch(app_server: Client, tmp_path: Path) -> None:
     app_server.request("fs/watch", {"path": str(tmp_path), "watchId": "w1"})
     (tmp_path / "notes.txt").write_text("hello")
-    change = app_server.wait_for("fs/changed", watchId="w1")
+    change = app_server.wait_for("fs/changed", match={"watchId": "w1"})
     assert change["watchId"] == "w1"
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from codex_app_harness.chaos import Chaos
-from codex_app_harness.matching import Matcher, Predicate
+from codex_app_harness.matching import Matcher, Predicate, conditions
 
 Responder = Callable[[dict[str, Any]], Any]
 """Called with a server request's params; returns the result (or an awaitable of it)."""
@@ -306,17 +306,32 @@ class AsyncClient:
     # ------------------------------------------------------------------ notifications
 
     async def wait_for(
-        self, method: str, *, where: Predicate | None = None, timeout: float = DEFAULT_TIMEOUT, **fields: Any
+        self,
+        method: str,
+        match: Mapping[str, Any] | None = None,
+        *,
+        where: Predicate | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        **fields: Any,
     ) -> dict[str, Any]:
-        """The params of the first notification matching; buffered ones first, then new arrivals."""
-        note = await self.wait_for_notification(method, where=where, timeout=timeout, **fields)
+        """The params of the first notification matching; buffered ones first, then new arrivals.
+
+        Conditions are `match={"dotted.path": value}` and/or keyword fields; `where` is a predicate on the
+        whole params (see docs/harness.md, "Matching rules")."""
+        note = await self.wait_for_notification(method, match, where=where, timeout=timeout, **fields)
         return note.params
 
     async def wait_for_notification(
-        self, method: str, *, where: Predicate | None = None, timeout: float = DEFAULT_TIMEOUT, **fields: Any
+        self,
+        method: str,
+        match: Mapping[str, Any] | None = None,
+        *,
+        where: Predicate | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        **fields: Any,
     ) -> Notification:
         """Like `wait_for`, returning the whole Notification (method, params, raw message, order)."""
-        matcher = Matcher(method, fields, where)
+        matcher = Matcher(method, conditions(match, fields), where)
 
         def take() -> Notification | None:
             bucket = self._buffer.get(method)
@@ -360,17 +375,23 @@ class AsyncClient:
         return taken
 
     async def assert_no(
-        self, method: str, *, within: float = 0.5, where: Predicate | None = None, **fields: Any
+        self,
+        method: str,
+        match: Mapping[str, Any] | None = None,
+        *,
+        within: float = 0.5,
+        where: Predicate | None = None,
+        **fields: Any,
     ) -> None:
         """Fail if a matching notification is buffered or arrives within `within` seconds.
 
         Only for "this must never happen" checks. Silence for a while never proves a notification was the
         last of its kind: to get a final state, wait for the final payload with a predicate instead."""
         try:
-            note = await self.wait_for_notification(method, where=where, timeout=within, **fields)
+            note = await self.wait_for_notification(method, match, where=where, timeout=within, **fields)
         except NotificationTimeout:
             return
-        matcher = Matcher(method, fields, where)
+        matcher = Matcher(method, conditions(match, fields), where)
         raise UnexpectedNotification(f"unexpected {matcher.describe()} from {self.name}: {_preview(note.params)}")
 
     # ------------------------------------------------------------------ server -> client requests
@@ -385,11 +406,17 @@ class AsyncClient:
             self._start_responder(request)
 
     async def wait_for_server_request(
-        self, method: str, *, where: Predicate | None = None, timeout: float = DEFAULT_TIMEOUT, **fields: Any
+        self,
+        method: str,
+        match: Mapping[str, Any] | None = None,
+        *,
+        where: Predicate | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        **fields: Any,
     ) -> ServerRequest:
         """The first server request of `method` (matching fields/where on its params) that no responder
         answered; answer it with `respond()` or `fail()`."""
-        matcher = Matcher(method, fields, where)
+        matcher = Matcher(method, conditions(match, fields), where)
 
         def take() -> ServerRequest | None:
             for request in self._server_requests:

@@ -31,6 +31,20 @@ def lookup(payload: Any, dotted: str | tuple[str, ...]) -> Any:
     return current
 
 
+def conditions(match: Mapping[str, Any] | None, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """One table of field conditions from `match={...}` and keyword fields.
+
+    `match` exists so that any field can be matched, including ones named like the call's own parameters
+    (`timeout`, `where`, `method`, `match`); keywords are the short form for the rest. Naming one field in
+    both is ambiguous and refused."""
+    if not match:
+        return dict(fields)
+    both = sorted(set(match) & set(fields))
+    if both:
+        raise TypeError(f"field(s) {', '.join(both)} given both in match= and as keywords")
+    return {**match, **fields}
+
+
 def _is_index(part: str) -> bool:
     return part.removeprefix("-").isdigit()
 

@@ -159,20 +159,41 @@ class Client:
 
     # notifications
     def wait_for(
-        self, method: str, *, where: Predicate | None = None, timeout: float = DEFAULT_TIMEOUT, **fields: Any
+        self,
+        method: str,
+        match: Mapping[str, Any] | None = None,
+        *,
+        where: Predicate | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        **fields: Any,
     ) -> dict[str, Any]:
+        """The params of the first notification matching `match`/fields/`where` (see AsyncClient.wait_for)."""
         __tracebackhide__ = True
-        return run(self.inner.wait_for(method, where=where, timeout=timeout, **fields), timeout)
+        return run(self.inner.wait_for(method, match, where=where, timeout=timeout, **fields), timeout)
 
     def wait_for_notification(
-        self, method: str, *, where: Predicate | None = None, timeout: float = DEFAULT_TIMEOUT, **fields: Any
+        self,
+        method: str,
+        match: Mapping[str, Any] | None = None,
+        *,
+        where: Predicate | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        **fields: Any,
     ) -> Notification:
         __tracebackhide__ = True
-        return run(self.inner.wait_for_notification(method, where=where, timeout=timeout, **fields), timeout)
+        return run(self.inner.wait_for_notification(method, match, where=where, timeout=timeout, **fields), timeout)
 
-    def assert_no(self, method: str, *, within: float = 0.5, where: Predicate | None = None, **fields: Any) -> None:
+    def assert_no(
+        self,
+        method: str,
+        match: Mapping[str, Any] | None = None,
+        *,
+        within: float = 0.5,
+        where: Predicate | None = None,
+        **fields: Any,
+    ) -> None:
         __tracebackhide__ = True
-        run(self.inner.assert_no(method, within=within, where=where, **fields), within)
+        run(self.inner.assert_no(method, match, within=within, where=where, **fields), within)
 
     def settle(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Every notification read so far is in the buffer when this returns (see AsyncClient.settle)."""
@@ -194,10 +215,18 @@ class Client:
         run(_call(self.inner.respond_to, method, responder))
 
     def wait_for_server_request(
-        self, method: str, *, where: Predicate | None = None, timeout: float = DEFAULT_TIMEOUT, **fields: Any
+        self,
+        method: str,
+        match: Mapping[str, Any] | None = None,
+        *,
+        where: Predicate | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        **fields: Any,
     ) -> ServerRequestHandle:
         __tracebackhide__ = True
-        request = run(self.inner.wait_for_server_request(method, where=where, timeout=timeout, **fields), timeout)
+        request = run(
+            self.inner.wait_for_server_request(method, match, where=where, timeout=timeout, **fields), timeout
+        )
         return ServerRequestHandle(request)
 
     # lifecycle

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codex_app_tools.atomic import atomic_write
 from release import targets
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 from release.targets import Target
 from release.toolchains import Toolchain, for_target
 from release.zsh import fetch, pins
@@ -420,15 +421,9 @@ def last_line(log: Path) -> str:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write, fsync, rename: a crash never leaves a half-written record that looks valid."""
+    """Replace `path` atomically: a crash never leaves a half-written record that looks valid."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        json.dump(data, out, indent=2, sort_keys=True)
-        out.write("\n")
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(path)
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def host_target() -> Target:

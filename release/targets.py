@@ -49,6 +49,8 @@ class Target:
     """`platform.system()` of a host that runs the artifact natively."""
     qemu: str | None
     """qemu-user binary that runs the artifact on a foreign Linux host, if any."""
+    ncurses_configure: tuple[str, ...] = ()
+    """ncurses configure arguments this target needs on top of the shared ones."""
 
     @property
     def asset_name(self) -> str:
@@ -100,6 +102,9 @@ TARGETS: tuple[Target, ...] = (
         autoconf_host="aarch64-apple-darwin",
         static=False,
         cross_answers="macos-arm64",
+        # ncurses keeps a `short` ospeed on Apple by including the SDK's <sys/ttydev.h>, which zig's macOS
+        # headers do not ship; an `unsigned` ospeed needs no old-tty header (only zsh links this ncurses).
+        ncurses_configure=("--with-ospeed=unsigned",),
         machine="arm64",
         system="Darwin",
         qemu=None,

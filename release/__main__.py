@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from release import cli
+from release.errors import ReleaseError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result: int = args.run(args)
-    except cli.ReleaseError as exc:
+    except ReleaseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

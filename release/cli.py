@@ -1,4 +1,4 @@
-"""Shared pieces of the release command line: the error type and the list of command groups."""
+"""The list of command groups of the release command line (the error type lives in `release.errors`)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,6 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 # Modules that expose `register(subparsers)`; one line per command group.
 COMMAND_MODULES: tuple[str, ...] = ("release.zsh.commands", "release.dotslash", "release.publish", "release.fixture")
-
-
-class ReleaseError(Exception):
-    """A failure the user can act on; printed as one line, exit status 1."""
 
 
 def command_groups() -> list[Register]:

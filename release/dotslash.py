@@ -27,8 +27,9 @@ from urllib.parse import quote
 import blake3
 import dotslash
 
+from codex_app_tools.atomic import atomic_write
 from release import targets
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 
 HashAlgorithm = Literal["blake3", "sha256"]
 HASHES: tuple[HashAlgorithm, ...] = ("blake3", "sha256")
@@ -314,31 +315,22 @@ def parse(file: Path) -> dict[str, Any]:
 def write_checked(path: Path, text: str | bytes) -> dict[str, Any]:
     """Write a DotSlash file atomically, only after the real dotslash has parsed it; returns the parse.
 
-    The temporary file sits next to the destination, so the rename is atomic and a rejected file never
-    replaces a good one.
+    The parse runs on a private copy, so a rejected file never replaces a good one.
     """
     data = text.encode("utf-8") if isinstance(text, str) else text
+    parsed = check_text(data)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.chmod(0o755)
-        parsed = parse(tmp)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write(path, data, mode=0o755)
     return parsed
 
 
-def check_text(text: str) -> dict[str, Any]:
+def check_text(text: str | bytes) -> dict[str, Any]:
     """Parse generated text with the real dotslash without writing it anywhere the user sees (dry runs)."""
     with tempfile.TemporaryDirectory(prefix="dotslash-check-") as tmp:
-        return write_checked(Path(tmp) / OUTPUT_NAME, text)
+        copy = Path(tmp) / OUTPUT_NAME
+        copy.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+        copy.chmod(0o755)
+        return parse(copy)
 
 
 def generate(
@@ -378,7 +370,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
     if args.write is None:
         sys.stdout.write(text)
     else:
-        args.write.write_text(text, encoding="utf-8")
+        atomic_write(args.write, text)
         print(f"wrote {args.write} from the targets table")
     return 0
 

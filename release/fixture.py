@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from release import dotslash, targets
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 
 PIN = Path(__file__).resolve().parent.parent / "fixtures" / "zsh" / dotslash.OUTPUT_NAME
 

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from release import dotslash, targets
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 from release.github import JSON, GitHubClient, GitHubError, RetryPolicy, api_url_from_env, retrying, token_from_env
 
 Kind = Literal["archive", "checksum", "dotslash"]

@@ -6,10 +6,12 @@ statically; the zsh recipe in `release.zsh.build` is the same for all of them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from release.targets import Target
+from release.errors import ReleaseError
+from release.targets import Target, ToolchainName
 
 
 class Toolchain(Protocol):
@@ -44,15 +46,24 @@ class Toolchain(Protocol):
         """Linker flag that produces a stripped executable."""
 
 
-def for_target(target: Target) -> Toolchain:
-    from release.toolchains import darwin, zig
-
-    if target.toolchain == "zig":
-        return zig.Zig(target)
-    return darwin.DarwinClang(target)
-
-
 def write_script(path: Path, body: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"#!/bin/sh\n{body}\n", encoding="utf-8")
     path.chmod(0o755)
+
+
+def implementations() -> dict[ToolchainName, Callable[[Target], Toolchain]]:
+    """Toolchain name (the targets table's column) -> implementation; imported late because they import
+    `write_script` from here."""
+    from release.toolchains import darwin, zig
+
+    return {"zig": zig.Zig, "darwin-clang": darwin.DarwinClang}
+
+
+def for_target(target: Target, name: ToolchainName | None = None) -> Toolchain:
+    """The toolchain the table names for `target`, or one of its listed fallbacks."""
+    chosen = name or target.toolchain
+    if chosen != target.toolchain and chosen not in target.fallback_toolchains:
+        allowed = ", ".join([target.toolchain, *target.fallback_toolchains])
+        raise ReleaseError(f"{target.triple} is built with {allowed}, not {chosen}")
+    return implementations()[chosen](target)

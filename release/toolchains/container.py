@@ -14,7 +14,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 from release.targets import Target
 from release.zsh.build import default_root, safe_extract
 from release.zsh.progress import Progress

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 from release.targets import Target
 from release.toolchains import write_script
 

@@ -1,8 +1,10 @@
-"""zig as a C cross compiler for static musl Linux targets, taken from the `ziglang` PyPI package.
+"""zig as the C cross compiler of every release target, taken from the `ziglang` PyPI package.
 
-zig ships musl and a clang for every architecture, so one `pip install` gives reproducible static builds
-for x86_64 and aarch64 without an apt toolchain. Its first compile for a target builds musl (about a
-minute) into zig's global cache, which later builds reuse.
+zig ships musl, the macOS libc headers and libSystem stubs, and a clang for every architecture, so one
+`pip install` gives reproducible builds for static x86_64 and aarch64 Linux and for arm64 macOS without an
+apt toolchain or a Mac. Its first compile for a musl target builds musl (about a minute) into zig's global
+cache, which later builds reuse. For arm64 macOS its linker writes the ad-hoc code signature the kernel
+requires of every arm64 executable, so no separate signing step exists.
 """
 
 from __future__ import annotations
@@ -14,24 +16,10 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from release.cli import ReleaseError
+from release import cross_answers
+from release.errors import ReleaseError
 from release.targets import Target
 from release.toolchains import write_script
-
-MUSL_64BIT_ANSWERS = {
-    "ac_cv_func_strcoll_works": "yes",
-    "zsh_cv_func_realpath_accepts_null": "yes",
-    "zsh_cv_func_tgetent_accepts_null": "yes",
-    "zsh_cv_getcwd_malloc": "yes",
-    "zsh_cv_long_is_64_bit": "yes",
-    "zsh_cv_printf_has_lld": "yes",
-    "zsh_cv_rlim_t_is_longer": "no",
-    "zsh_cv_type_rlim_t_is_unsigned": "yes",
-}
-"""What zsh's configure measures by running test programs on 64-bit Linux with musl and our ncurses,
-recorded from a native x86_64 build. Cross compiling (aarch64) it would otherwise assume its pessimistic
-defaults, such as a 32-bit `long`. Only answers that differ from those defaults are listed; given for every
-zig target so the result never depends on whether the build machine can run the target's binaries."""
 
 
 @functools.cache
@@ -66,14 +54,13 @@ def build_machine_target() -> str:
 
 class Zig:
     name = "zig"
-    static = True
     builds_ncurses = True
     term_lib = "ncursesw"
 
     def __init__(self, target: Target) -> None:
-        if target.zig_target is None:
-            raise ReleaseError(f"target {target.triple} has no zig target")
+        self.target = target
         self.zig_target = target.zig_target
+        self.static = target.static
 
     def check(self) -> None:
         zig_version()
@@ -82,10 +69,10 @@ class Zig:
         return f"zig {zig_version()}"
 
     def configure_args(self) -> list[str]:
-        return [f"--host={self.zig_target}"]
+        return [f"--host={self.target.autoconf_host}"]
 
     def configure_answers(self) -> dict[str, str]:
-        return dict(MUSL_64BIT_ANSWERS)
+        return cross_answers.for_set(self.target.cross_answers)
 
     def write_wrappers(self, bin_dir: Path) -> dict[str, str]:
         zig = shlex.quote(str(zig_binary()))

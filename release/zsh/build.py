@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codex_app_tools.atomic import atomic_write
 from release import targets
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 from release.targets import Target
 from release.toolchains import Toolchain, for_target
 from release.zsh import fetch, pins
@@ -153,12 +154,16 @@ def build_inputs(target: Target, toolchain: Toolchain) -> dict[str, Any]:
         "ncurses": {"file": p.ncurses.file, "sha256": p.ncurses.sha256} if toolchain.builds_ncurses else None,
         "patch_sha256": pins.patch_sha256(),
         "compiler": toolchain.version(),
-        "ncurses_configure": list(NCURSES_CONFIGURE),
+        "ncurses_configure": ncurses_configure_args(target),
         "zsh_configure": zsh_configure_args(toolchain),
         "cflags": CFLAGS_BASE,
         "static": toolchain.static,
         "strip": toolchain.strip_flag(),
     }
+
+
+def ncurses_configure_args(target: Target) -> list[str]:
+    return [*NCURSES_CONFIGURE, *target.ncurses_configure]
 
 
 def zsh_configure_args(toolchain: Toolchain) -> list[str]:
@@ -236,7 +241,7 @@ def build(
     cppflags, ldflags = "", "-static" if toolchain.static else ""
     if ncurses_src is not None:
         with progress.step("ncurses"):
-            build_ncurses(toolchain, ncurses_src, dirs, env, jobs)
+            build_ncurses(toolchain, ncurses_configure_args(target), ncurses_src, dirs, env, jobs)
         cppflags = f"-I{dirs.ncurses / 'include'}"
         ldflags += f" -L{dirs.ncurses / 'lib'}"
     zsh_env = {**env, "CPPFLAGS": cppflags, "LDFLAGS": ldflags.strip(), "CFLAGS": cflags(zsh_src)}
@@ -364,11 +369,13 @@ def source_date_epoch() -> int:
     return int(value)
 
 
-def build_ncurses(toolchain: Toolchain, src: Path, dirs: TargetDirs, env: dict[str, str], jobs: int) -> None:
+def build_ncurses(
+    toolchain: Toolchain, configure: list[str], src: Path, dirs: TargetDirs, env: dict[str, str], jobs: int
+) -> None:
     """Static wide-character ncurses, libraries and headers only: all zsh's configure and zle need."""
     nc_env = {**env, "CFLAGS": cflags(src)}
     log = dirs.logs / "ncurses.log"
-    args = ["./configure", *toolchain.configure_args(), f"--prefix={dirs.ncurses}", *NCURSES_CONFIGURE]
+    args = ["./configure", *toolchain.configure_args(), f"--prefix={dirs.ncurses}", *configure]
     run(args, src, nc_env, log, "ncurses configure")
     run(["make", f"-j{jobs}", "libs"], src, nc_env, log, "ncurses make")
     run(["make", "install.libs", "install.includes"], src, nc_env, log, "ncurses install")
@@ -420,15 +427,9 @@ def last_line(log: Path) -> str:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write, fsync, rename: a crash never leaves a half-written record that looks valid."""
+    """Replace `path` atomically: a crash never leaves a half-written record that looks valid."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        json.dump(data, out, indent=2, sort_keys=True)
-        out.write("\n")
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(path)
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def host_target() -> Target:

@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 from release.zsh.build import TargetDirs, last_line
 
 EXPECTED_FAILURES: dict[str, str] = {

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from release import targets
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 from release.targets import Target
 from release.toolchains import for_target
 from release.zsh import build, check, fetch, package, pins, smoke
@@ -232,9 +232,7 @@ def run_bump(args: argparse.Namespace) -> int:
     sha256 = args.sha256
     draft = pins.bumped(old, args.version, sha256 or "")
     if sha256 is None:
-        location, sha256 = fetch.hash_first_available(
-            fetch.mirrors(draft, args.source), build.default_root() / ".work" / "downloads", draft.file, progress
-        )
+        location, sha256 = fetch.hash_first_available(fetch.mirrors(draft, args.source), draft.file, progress)
         progress.say(f"{draft.file} from {location} has sha256 {sha256}")
     elif len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise ReleaseError(f"--sha256 must be 64 lowercase hex digits, got {sha256!r}")

@@ -3,7 +3,8 @@
 Order: upstream URLs, then the identical orig tarball in the Debian archive pool under every Debian URI the
 machine's apt is configured with (build machines without general internet still reach their apt mirror),
 then whatever the user passed with `--source`. Bytes are hashed while they stream into a temporary file and
-only a file whose hash matches is renamed into the cache, so nothing downstream ever sees unverified data.
+only a file whose hash matches is renamed into the cache (by `codex_app_tools.atomic`), so nothing downstream
+ever sees unverified data.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from release.cli import ReleaseError
+from codex_app_tools.atomic import atomic_writer
+from release.errors import ReleaseError
 from release.zsh.pins import Source
 from release.zsh.progress import Progress
 
@@ -117,42 +119,38 @@ def fetch(source: Source, candidates: Iterable[str], cache_dir: Path, progress: 
         cached.unlink(missing_ok=True)
     tried = []
     for location in candidates:
-        tmp = cached.with_name(f".{cached.name}.{os.getpid()}.part")
         try:
-            actual = _download(location, tmp, source.file, progress)
-            if actual != source.sha256:
-                raise ReleaseError(
-                    f"sha256 mismatch for {source.file} from {location}: expected {source.sha256}, got {actual}"
-                )
-            tmp.replace(cached)
+            # An exception inside the block (unreachable, short read, wrong hash) leaves no file behind.
+            with atomic_writer(cached) as out:
+                actual = _download(location, out, source.file, progress)
+                if actual != source.sha256:
+                    raise ReleaseError(
+                        f"sha256 mismatch for {source.file} from {location}: expected {source.sha256}, got {actual}"
+                    )
             return cached
         except _Unavailable as exc:
             progress.say(f"{source.file}: {location} unavailable: {exc}")
             tried.append(location)
-        finally:
-            tmp.unlink(missing_ok=True)
     raise ReleaseError(
         f"could not fetch {source.file} from any of {len(tried)} locations "
         f"({', '.join(tried) or 'none configured'}); pass --source URL|PATH"
     )
 
 
-def hash_first_available(candidates: Iterable[str], scratch: Path, label: str, progress: Progress) -> tuple[str, str]:
+def hash_first_available(candidates: Iterable[str], label: str, progress: Progress) -> tuple[str, str]:
     """Download from the first location that answers and return (location, sha256), keeping nothing.
 
-    Only for recording a new pin (`zsh bump`), where there is no expected hash yet.
+    Only for recording a new pin (`zsh bump`), where there is no expected hash yet: the bytes are hashed as
+    they stream and never written to disk.
     """
-    scratch.mkdir(parents=True, exist_ok=True)
-    tmp = scratch / f".{label}.{os.getpid()}.part"
     tried = []
     for location in candidates:
         try:
-            return location, _download(location, tmp, label, progress)
+            with open(os.devnull, "wb") as discard:
+                return location, _download(location, discard, label, progress)
         except _Unavailable as exc:
             progress.say(f"{label}: {location} unavailable: {exc}")
             tried.append(location)
-        finally:
-            tmp.unlink(missing_ok=True)
     raise ReleaseError(f"could not fetch {label} from any of {len(tried)} locations; pass --sha256 or --source")
 
 
@@ -176,14 +174,14 @@ def _open(location: str) -> tuple[BinaryIO, int | None]:
         raise _Unavailable(exc.strerror or exc) from exc
 
 
-def _download(location: str, dest: Path, label: str, progress: Progress) -> str:
-    """Stream `location` into `dest`, reporting progress; returns the sha256 of what was written."""
+def _download(location: str, out: BinaryIO, label: str, progress: Progress) -> str:
+    """Stream `location` into `out`, reporting progress; returns the sha256 of what was written."""
     stream, total = _open(location)
     digest = hashlib.sha256()
     done = 0
     next_report = 0.25
     progress.say(f"{label}: fetching {location}")
-    with stream as src, dest.open("wb") as out:
+    with stream as src:
         while True:
             try:
                 chunk = src.read(CHUNK)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codex_app_tools.atomic import atomic_write, atomic_writer
 from release.targets import Target
 from release.zsh import pins
 from release.zsh.build import TargetDirs, write_json
@@ -67,13 +68,11 @@ def deterministic_tar_gz(top: Path, dest: Path, mtime: int) -> None:
                 with path.open("rb") as f:
                     tar.addfile(info, f)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp")
     with (
-        tmp.open("wb") as out,
+        atomic_writer(dest) as out,
         gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=GZIP_LEVEL) as gz,
     ):
         gz.write(raw.getvalue())
-    tmp.replace(dest)
 
 
 def package(
@@ -89,9 +88,10 @@ def package(
     deterministic_tar_gz(top, tarball, mtime)
     digest = sha256_file(tarball)
     sha_file = dist / f"{target.asset_name}.sha256"
-    sha_file.write_text(f"{digest}  {target.asset_name}\n", encoding="utf-8")
+    atomic_write(sha_file, f"{digest}  {target.asset_name}\n")
     debug = dist / f"codex-zsh-{target.triple}.debug"
-    shutil.copyfile(dirs.debug, debug)
+    with dirs.debug.open("rb") as source, atomic_writer(debug) as out:
+        shutil.copyfileobj(source, out)
     p = pins.load()
     inputs = record["inputs"]
     provenance = dist / f"codex-zsh-{target.triple}.provenance.json"

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from codex_app_tools.atomic import atomic_write
+
 
 @dataclass(frozen=True)
 class Source:
@@ -78,7 +80,7 @@ def bumped(source: Source, version: str, sha256: str) -> Source:
 
 
 def write(source: Source, source_date_epoch: int | None = None, path: Path = SOURCE_JSON) -> None:
-    """Replace one source's pin in source.json (write temp, rename), keeping the file's layout."""
+    """Replace one source's pin in source.json atomically, keeping the file's layout."""
     data = json.loads(path.read_text(encoding="utf-8"))
     data["sources"][source.name] = {
         "version": source.version,
@@ -89,6 +91,4 @@ def write(source: Source, source_date_epoch: int | None = None, path: Path = SOU
     }
     if source_date_epoch is not None:
         data["source_date_epoch"] = source_date_epoch
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, json.dumps(data, indent=2) + "\n")

@@ -1,4 +1,5 @@
-"""Smoke-test a built zsh: it runs, carries its modules, wraps exec as the patch promises, and is static.
+"""Smoke-test a built zsh: it runs, carries its modules, wraps exec as the patch promises, and is static (or,
+for macOS, is the Mach-O the release promises).
 
 A foreign-architecture binary runs through qemu-user when it is installed; when it is not, every check that
 needs to run the binary is reported as "not run" so a missing emulator can never look like a pass.
@@ -262,6 +263,8 @@ def smoke(
     if static:
         ok = is_static_elf(binary)
         results.append(Check("static", "passed" if ok else "failed", "no PT_INTERP/PT_DYNAMIC" if ok else "dynamic"))
+    if target.system == "Darwin":
+        results.append(structure_check(binary))
     prefix = runner(target)
     checks: list[tuple[str, Callable[[Smoke], str]]] = [
         ("version", Smoke.check_version),
@@ -285,6 +288,16 @@ def smoke(
         except (CheckFailed, subprocess.TimeoutExpired, OSError) as exc:
             results.append(Check(name, "failed", str(exc)))
     return results
+
+
+def structure_check(binary: Path) -> Check:
+    """The Mach-O structure (release.zsh.macho): runs on any machine, so a Linux build proves it too."""
+    from release.zsh import macho  # lief loads a large native library; only macOS artifacts need it
+
+    try:
+        return Check("mach-o structure", "passed", macho.check(binary))
+    except (macho.MachOProblem, OSError) as exc:
+        return Check("mach-o structure", "failed", str(exc))
 
 
 def summary(results: list[Check]) -> dict[str, Any]:

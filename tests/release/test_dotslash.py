@@ -10,7 +10,7 @@ import pytest
 
 from release import dotslash, targets
 from release.__main__ import main
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 from tests.release.dotslash_helpers import dotslash_tool, make_archive, make_artifacts
 
 CONFIG = dotslash.DEFAULT_CONFIG

@@ -9,7 +9,7 @@ import pytest
 
 from release import dotslash, fixture, targets
 from release.__main__ import main
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 from tests.release.dotslash_helpers import make_artifacts
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from fixtures.github_api import FakeGitHub
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 from release.github import GitHubClient, GitHubError, RetryPolicy, TransientError, api_url_from_env, retrying
 
 TOKEN = "ghp_clienttest0123456789"  # the stand-in's token

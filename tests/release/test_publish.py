@@ -11,7 +11,7 @@ import pytest
 from fixtures.github_api import FakeGitHub
 from release import dotslash, targets
 from release.__main__ import main
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 from release.github import GitHubClient, RetryPolicy
 from release.publish import Plan, build_plan, publish
 from tests.release.dotslash_helpers import make_archive, make_artifacts, run_dotslash

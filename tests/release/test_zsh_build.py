@@ -50,8 +50,9 @@ def test_smoke_reports_not_run_rather_than_passed_when_the_binary_cannot_run(
 ) -> None:
     foreign = next(t for t in targets.TARGETS if t.system == "Darwin")
     results = smoke.smoke(foreign, host_zsh.zsh, tmp_path, version="5.9", modules=[], static=False)
-    assert {r.status for r in results} == {"not run"}
-    assert smoke.summary(results)["status"] == "not run"
+    # The structure check runs anywhere (and rightly fails on this ELF file); the rest needs a Mac.
+    assert [(r.name, r.status) for r in results[:1]] == [("mach-o structure", "failed")]
+    assert {r.status for r in results[1:]} == {"not run"}
 
 
 def config_h(host_zsh: HostBuild) -> str:

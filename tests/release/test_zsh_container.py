@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 from release.zsh import build, smoke
 
 IMAGE = os.environ.get("ZSH_CONTAINER_IMAGE", "python:3.11-slim-bookworm")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 from release.zsh import build
 
 

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import pytest
 
-from release.cli import ReleaseError
+from release.errors import ReleaseError
 from release.zsh import fetch, pins
 from release.zsh.pins import Source
 from release.zsh.progress import Progress

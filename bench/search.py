@@ -8,7 +8,11 @@ Figures:
 - `one_shot_ms`: later `fuzzyFileSearch` round trips, median of 10 per query;
 - `session_indexing_ms`: sessionStart -> sessionCompleted;
 - `session_update_ms`: sessionUpdate -> sessionUpdated on a warm index, median of 10 per query;
-- RSS of each server after its one-shot and session runs.
+- RSS of each server after its one-shot and session runs;
+- `fresh_process`, per tree size (10k, 50k, 200k files): what an editor meets, each a fresh process timed
+  from spawn (imports and the first walk included): the first one-shot, sessionStart's reply, the first
+  session results, then per keystroke in that session; session RSS; the event loop's lag while our walk
+  runs in a thread; each ratio with the issue 22 goal it meets or not.
 """
 
 from __future__ import annotations
@@ -72,14 +76,17 @@ WAIT_SECONDS = 120.0
 """Longest wait for one response or notification before the server is declared stuck and killed."""
 
 
-def generate_tree(root: Path, seed: int = 7) -> int:
-    """10 packages x 25 modules x 2 leaf directories (500 leaves) x 100 files; 761 directories in all."""
+def generate_tree(root: Path, seed: int = 7, files: int = 50_000) -> int:
+    """Packages x 25 modules x 2 leaf directories x 100 files; 50,000 files is 10 packages (761 directories)."""
     rng = random.Random(seed)
     count = 0
-    for package in range(10):
+    for package in range(-(-files // 5000)):
         for module in range(25):
-            base = root / f"{WORDS[package]}_pkg" / f"{rng.choice(WORDS)}_{module:02d}"
+            word = WORDS[package % len(WORDS)] + (str(package // len(WORDS)) if package >= len(WORDS) else "")
+            base = root / f"{word}_pkg" / f"{rng.choice(WORDS)}_{module:02d}"
             for leaf in ("src", f"{rng.choice(WORDS)}_mod"):
+                if count >= files:
+                    return count
                 directory = base / leaf
                 directory.mkdir(parents=True, exist_ok=True)
                 for i in range(100):
@@ -181,6 +188,7 @@ def run() -> dict[str, Any]:
         figures: dict[str, Any] = {
             "tree": {"files": files, "directories": sum(1 for p in root.rglob("*") if p.is_dir()) + 1}
         }
+        figures["fresh_process"] = _fresh(workdir)
         figures["matcher_candidates_ms"] = _matchers(root)
         figures.update(_one_shot(root))
         figures.update(_sessions(root))
@@ -253,6 +261,96 @@ def _sessions(root: Path) -> dict[str, Any]:
         "session_update_ms": {q: {kind: summary(samples[q][kind]) for kind in KINDS} for q in QUERIES},
         "rss_after_session_indexing_mb": rss,
     }
+
+
+FRESH_SIZES = (10_000, 50_000, 200_000)
+FRESH_REPEATS = 3
+TYPED = ("r", "re", "ren", "rend", "rende", "render")
+"""Keystrokes of a warm session, each answered (sessionUpdated) before the next is typed."""
+GOALS = {
+    "fresh_first_one_shot": 0.8,
+    "fresh_session_first_results": 0.8,
+    "per_keystroke": 0.5,
+}
+"""Issue 22's goals, ours / upstream, each at or under."""
+
+
+def fresh_figures(root: Path, kind: str) -> dict[str, float]:
+    """What an editor meets: spawn -> initialize -> the first answer, imports and first walk included."""
+    started = time.perf_counter()
+    server = SearchServer(kind)
+    try:
+        server.request("fuzzyFileSearch", {"query": "render", "roots": [str(root)]})
+        one_shot = (time.perf_counter() - started) * 1000
+    finally:
+        server.close()
+    started = time.perf_counter()
+    server = SearchServer(kind)
+    try:
+        spawned = time.perf_counter()
+        server.request("fuzzyFileSearch/sessionStart", {"sessionId": "fresh", "roots": [str(root)]})
+        start_reply = (time.perf_counter() - spawned) * 1000
+        server.request("fuzzyFileSearch/sessionUpdate", {"sessionId": "fresh", "query": "render"})
+        server.wait_note("fuzzyFileSearch/sessionCompleted", sessionId="fresh")
+        session = (time.perf_counter() - started) * 1000
+        server.drain_notes()
+        keystrokes = []
+        for query in TYPED:
+            keystrokes.append(session_update_ms(server, "fresh", query))
+        rss = server.rss_kb() / 1024
+    finally:
+        server.close()
+    return {
+        "fresh_first_one_shot": one_shot,
+        "sessionStart_reply_after_initialize": start_reply,
+        "fresh_session_first_results": session,
+        "per_keystroke": statistics.median(keystrokes),
+        "session_rss_mb": rss,
+    }
+
+
+def _fresh(workdir: Path) -> dict[str, Any]:
+    """Every size, ours and upstream interleaved, FRESH_REPEATS fresh processes each; medians and goals."""
+    figures: dict[str, Any] = {}
+    for size in FRESH_SIZES:
+        root = workdir / f"tree-{size}"
+        generate_tree(root, files=size)
+        samples: dict[str, list[dict[str, float]]] = {kind: [] for kind in KINDS}
+        for _ in range(FRESH_REPEATS):
+            for kind in KINDS:
+                samples[kind].append(fresh_figures(root, kind))
+        rows: dict[str, Any] = {}
+        for row in samples["python"][0]:
+            medians = {kind: round(statistics.median(s[row] for s in samples[kind]), 1) for kind in KINDS}
+            rows[row] = {**medians, "ratio": ratio(medians["python"], medians["codex"])}
+            if row in GOALS:
+                goal = GOALS[row]
+                rows[row]["goal"] = f"<= {goal}x: {'met' if rows[row]['ratio'] <= goal else 'NOT met'}"
+        rows["loop_lag_during_walk_ms"] = loop_lag_during_walk(root)
+        figures[f"{size}_files"] = rows
+        shutil.rmtree(root, ignore_errors=True)
+    return figures
+
+
+def loop_lag_during_walk(root: Path) -> dict[str, float]:
+    """Ours in-process: how late a 1 ms timer fires on the event loop while a session's walk runs in a thread."""
+    import asyncio
+
+    from server.search.index import RootIndex
+
+    async def measure() -> list[float]:
+        loop = asyncio.get_running_loop()
+        walk = loop.run_in_executor(None, RootIndex(str(root)).current)
+        lags = []
+        while not walk.done():
+            before = time.perf_counter()
+            await asyncio.sleep(0.001)
+            lags.append((time.perf_counter() - before) * 1000 - 1)
+        await walk
+        return lags
+
+    lags = asyncio.run(measure())
+    return {"median": round(statistics.median(lags), 2), "max": round(max(lags), 2), "n": len(lags)}
 
 
 def _matchers(root: Path) -> dict[str, dict[str, float]]:

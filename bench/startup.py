@@ -1,4 +1,5 @@
-"""Foundation figures: process start -> initialize response, RSS after initialize, 1000 sequential requests."""
+"""Foundation figures: process start -> initialize response, process start -> the first answer after initialize
+(what an editor waits for; issue 22's goal: at or under upstream), RSS after initialize, 1000 sequential requests."""
 
 from __future__ import annotations
 
@@ -21,6 +22,26 @@ def start_to_initialize_ms(kind: str) -> tuple[float, int, int]:
         rss_at_init = server.rss_kb()
         server.request("fs/getMetadata", {"path": "/"})
         return elapsed, rss_at_init, server.rss_kb()
+    finally:
+        server.close()
+
+
+FIRST_METHODS = {
+    "fs/getMetadata": {"path": "/"},
+    "config/read": {},
+    "thread/list": {},
+}
+"""One method per namespace family: each loads only its own handler modules on our side."""
+
+
+def start_to_first_answer_ms(kind: str, method: str, params: dict[str, Any]) -> float:
+    """One fresh process: ms from spawn to the response of the first request after initialize."""
+    started = time.perf_counter()
+    server = StdioServer(kind)
+    try:
+        server.initialize()
+        server.request(method, params)
+        return (time.perf_counter() - started) * 1000
     finally:
         server.close()
 
@@ -48,6 +69,11 @@ def run() -> dict[str, Any]:
             starts[kind].append(ms)
             rss_init[kind].append(at_init / 1024)
             rss_ready[kind].append(ready / 1024)
+    first: dict[str, dict[str, list[float]]] = {name: {kind: [] for kind in KINDS} for name in FIRST_METHODS}
+    for _ in range(STARTS // 2):
+        for name, params in FIRST_METHODS.items():
+            for kind in KINDS:
+                first[name][kind].append(start_to_first_answer_ms(kind, name, params))
     sequential: dict[str, list[float]] = {kind: [] for kind in KINDS}
     for _ in range(3):
         for kind in KINDS:
@@ -58,6 +84,12 @@ def run() -> dict[str, Any]:
         "rss_after_first_request_mb": {kind: summary(rss_ready[kind]) for kind in KINDS},
         "sequential_1000_getMetadata_s": {kind: summary(sequential[kind]) for kind in KINDS},
     }
+    figures["start_to_first_answer_ms"] = {}
+    for name in FIRST_METHODS:
+        medians = {kind: summary(first[name][kind]) for kind in KINDS}
+        met = ratio(medians["python"]["median"], medians["codex"]["median"])
+        goal = "met" if met <= 1.0 else "NOT met"
+        figures["start_to_first_answer_ms"][name] = {**medians, "ratio": met, "goal": f"<= 1.0x: {goal}"}
     figures["ratios_ours_over_upstream"] = {
         name: ratio(figures[name]["python"]["median"], figures[name]["codex"]["median"])
         for name in (

@@ -7,14 +7,13 @@ invalid requests (-32600).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import posixpath
 import shutil
 import stat
-import tempfile
 from dataclasses import dataclass
 
+from codex_app_tools.atomic import atomic_write
 from server.fs.paths import is_within
 
 
@@ -70,45 +69,19 @@ def read_file(path: str) -> bytes:
 
 
 def write_file(path: str, data: bytes) -> None:
-    """Replace `path`'s content atomically: temp file in the same directory, fsync, rename over.
+    """Replace `path`'s content atomically and durably (codex_app_tools.atomic: O_TMPFILE, fsync, rename).
 
-    A reader (or a crash) sees the old content or the new, never a mix, and a failed write leaves the
-    old file untouched. The existing file's permission bits are kept; a symlink is written through (its
-    target is replaced, the link stays), as upstream's in-place write would. Parents are not created,
-    like upstream: a missing directory is ENOENT.
+    A reader (or a crash) sees the old content or the new, never a mix; a failed or killed write leaves
+    the old file untouched and no temporary file behind. The existing file's permission bits are kept; a
+    symlink is written through (its target is replaced, the link stays), as upstream's in-place write
+    would. Parents are not created, like upstream: a missing directory is ENOENT.
     """
     target = posixpath.realpath(path) if os.path.islink(path) else path
-    directory, name = posixpath.split(target)
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
         mode = NEW_FILE_MODE
-    fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.rename(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename durable; best effort (some filesystems refuse fsync on a directory)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+    atomic_write(target, data, mode=mode)
 
 
 def create_directory(path: str, *, recursive: bool) -> None:

@@ -23,7 +23,13 @@ from server.search.walker import Columns, Tree
 
 SEGMENT_ENTRIES = 8192
 """Entries per snapshot published while a walk someone watches is in progress (about 10 ms of walking
-each); an unwatched walk builds one snapshot at the end, which is cheaper to search."""
+each)."""
+
+LARGEST_SNAPSHOT = 65_536
+"""Entries per snapshot otherwise. Fewer, bigger snapshots are cheaper to search, but building one sorts
+in a single C call that holds the GIL throughout, stalling the event loop: over a 200,000-entry walk in a
+thread, the loop's worst delay went from 83-91 ms (one snapshot) to 25-43 ms (four), on a busy 2-core
+machine, while the cheapest queries got 0.6 ms slower and the costliest 10-30% faster."""
 
 CACHED_ROOTS = 8
 """Roots whose index a server process keeps for one-shot searches (least recently used goes first)."""
@@ -144,7 +150,7 @@ class RootIndex:
             if self._view is None:
                 self._view = self._walk(progress)
             elif self._tree.refresh():
-                self._view = (Snapshot.from_columns(self._tree.columns()),)
+                self._view = _snapshots(self._tree.columns())
             return self._view
 
     def refresh(self) -> bool:
@@ -154,7 +160,7 @@ class RootIndex:
                 return False
             if not self._tree.refresh():
                 return False
-            self._view = (Snapshot.from_columns(self._tree.columns()),)
+            self._view = _snapshots(self._tree.columns())
             return True
 
     def _walk(self, progress: Progress | None) -> View:
@@ -162,13 +168,28 @@ class RootIndex:
         batch = Columns()
         for node in self._tree.walk():
             batch.add(node)
-            if progress is not None and len(batch) >= SEGMENT_ENTRIES:
+            if len(batch) >= (SEGMENT_ENTRIES if progress is not None else LARGEST_SNAPSHOT):
                 segments.append(Snapshot.from_columns(batch))
                 batch = Columns()
-                progress(tuple(segments))
+                if progress is not None:
+                    progress(tuple(segments))
         if len(batch) or not segments:
             segments.append(Snapshot.from_columns(batch))
         return tuple(segments)
+
+
+def _snapshots(columns: Columns) -> View:
+    """All of a tree's entries as snapshots of at most LARGEST_SNAPSHOT entries."""
+    if len(columns) <= LARGEST_SNAPSHOT:
+        return (Snapshot.from_columns(columns),)
+    parts = []
+    for start in range(0, len(columns), LARGEST_SNAPSHOT):
+        part = Columns()
+        part.paths = columns.paths[start : start + LARGEST_SNAPSHOT]
+        part.names = columns.names[start : start + LARGEST_SNAPSHOT]
+        part.is_dir = columns.is_dir[start : start + LARGEST_SNAPSHOT]
+        parts.append(Snapshot.from_columns(part))
+    return tuple(parts)
 
 
 class IndexCache:

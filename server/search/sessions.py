@@ -20,7 +20,6 @@ import os
 import sys
 from collections.abc import Callable
 
-from server.fs.watch import TreeWatcher
 from server.search.index import IndexCache, View
 from server.search.matcher import Match, atoms, search
 
@@ -96,6 +95,8 @@ class SearchSession:
         await asyncio.gather(*(self._watch_root(root) for root in roots))
 
     async def _watch_root(self, root: str) -> None:
+        from server.fs.watch import TreeWatcher  # watchfiles loads only once a session is indexed
+
         try:
             async with TreeWatcher(root) as changes:
                 await asyncio.to_thread(self._refresh)

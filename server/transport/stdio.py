@@ -35,25 +35,36 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 class LineReader:
-    """Splits a byte stream into lines, keeping the unfinished tail for the next read."""
+    """Splits a byte stream into lines, keeping the unfinished tail for the next read.
+
+    The tail is kept as a list of chunks and joined once its line ends: scanning or growing one buffer
+    per chunk made a 27 MB line (a 20 MiB fs/writeFile) cost a quarter of a second.
+    """
 
     def __init__(self) -> None:
-        self.pending = bytearray()
+        self.pending: list[bytes] = []
         self.eof = False
 
     def feed(self, chunk: bytes) -> Iterator[bytes]:
         if not chunk:
             self.eof = True
             if self.pending:
-                line, self.pending = bytes(self.pending), bytearray()
+                line, self.pending = b"".join(self.pending), []
                 yield line
             return
-        self.pending += chunk
-        start = 0
-        while (end := self.pending.find(b"\n", start)) >= 0:
-            yield bytes(self.pending[start:end])
+        end = chunk.find(b"\n")
+        if end < 0:
+            self.pending.append(chunk)
+            return
+        self.pending.append(chunk[:end])
+        line, self.pending = b"".join(self.pending), []
+        yield line
+        start = end + 1
+        while (end := chunk.find(b"\n", start)) >= 0:
+            yield chunk[start:end]
             start = end + 1
-        del self.pending[:start]
+        if start < len(chunk):
+            self.pending.append(chunk[start:])
 
 
 def serve_until_initialized(connection: Connection, reader: LineReader) -> list[bytes]:

@@ -175,3 +175,80 @@ def test_sessions_end_with_their_connection(app_server_factory: AppServerFactory
     client.wait_for(COMPLETED, sessionId="s1")
     client.close_stdin()
     assert client.wait_exit() == 0
+
+
+def one_shot_paths(client: Client, query: str, root: Path) -> set[str]:
+    found = client.request("fuzzyFileSearch", {"query": query, "roots": [str(root)]})["files"]
+    return {item["path"] for item in found}
+
+
+def answer(client: Client, session_id: str, query: str, expected: set[str]) -> set[str]:
+    """Ask `query` and return the paths of the session's update that lists every expected path."""
+    ask(client, session_id, query)
+    update = client.wait_for(UPDATED, sessionId=session_id, query=query, where=listing(*expected))
+    return {item["path"] for item in update["files"]}
+
+
+@pytest.fixture
+def typing_tree(tmp_path: Path) -> Path:
+    return make(
+        tmp_path / "typing",
+        "src/render.rs",
+        "src/renderer.rs",
+        "src/reader.rs",
+        "docs/rendering.md",
+        "lib/red.txt",
+        "lib/random/end.txt",
+    )
+
+
+def test_an_extended_query_answers_what_a_fresh_search_would(app_server: Client, typing_tree: Path) -> None:
+    """Narrowing from the previous query's candidates must not lose or keep anything a full search would not."""
+    start(app_server, "grow", typing_tree)
+    for query in ("r", "re", "ren", "rend", "render", "render r"):
+        expected = one_shot_paths(app_server, query, typing_tree)
+        assert answer(app_server, "grow", query, expected) == expected
+
+
+def test_deleting_characters_widens_the_answer_again(app_server: Client, typing_tree: Path) -> None:
+    start(app_server, "shrink", typing_tree)
+    for query in ("renderer", "render", "rend", "re", "r"):
+        expected = one_shot_paths(app_server, query, typing_tree)
+        assert answer(app_server, "shrink", query, expected) == expected
+
+
+def test_no_answer_to_a_superseded_query_follows_the_final_one(
+    app_server: Client, typing_tree: Path, app_server_kind: str
+) -> None:
+    start(app_server, "fast", typing_tree)
+    app_server.wait_for(COMPLETED, sessionId="fast")
+    typed = ["r", "re", "rea", "read", "reade", "reader"]
+    for query in typed:
+        ask(app_server, "fast", query)
+    final = app_server.wait_for_notification(UPDATED, sessionId="fast", query="reader", where=listing("src/reader.rs"))
+    app_server.request("fs/getMetadata", {"path": str(typing_tree)})  # one round trip: everything sent is read
+    app_server.settle()
+    later = [note.params["query"] for note in app_server.buffered(UPDATED) if note.seq > final.seq]
+    completions = [note.seq for note in app_server.buffered(COMPLETED)]
+    if app_server_kind == "python":  # upstream 0.163 promises neither; ours drops superseded answers
+        assert set(later) <= {"reader"}
+        assert max(completions, default=0) > final.seq, "the final update was not closed by a completion"
+
+
+def test_other_requests_are_answered_while_a_big_walk_runs(app_server: Client, tmp_path: Path) -> None:
+    """200,000 entries to walk, made cheaply: 200 symlinks to one directory of 1,000 files (both servers
+    follow symlinked directories). Each metadata answer must come while the session is still indexing."""
+    shared = tmp_path / "big" / "shared"
+    shared.mkdir(parents=True)
+    for index in range(1000):
+        (shared / f"file_{index:04}.txt").touch()
+    for index in range(200):
+        (tmp_path / "big" / f"link_{index:03}").symlink_to(shared, target_is_directory=True)
+    app_server.drain()
+    start(app_server, "big", tmp_path / "big")
+    ask(app_server, "big", "file_0999")
+    for _ in range(3):
+        assert app_server.request("fs/getMetadata", {"path": str(shared)})["isDirectory"] is True
+    app_server.settle()
+    assert app_server.buffered(COMPLETED) == [], "the walk was over before the requests were answered"
+    app_server.wait_for(COMPLETED, sessionId="big", timeout=120)

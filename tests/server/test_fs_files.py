@@ -25,7 +25,7 @@ def test_write_then_read_round_trips_arbitrary_bytes(data: bytes, previous: byte
         assert os.listdir(directory) == ["f"]
 
 
-@pytest.mark.parametrize("failing", ["fsync", "rename"])
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
 def test_a_failed_write_keeps_the_old_content_and_leaves_no_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:

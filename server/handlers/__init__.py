@@ -16,6 +16,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "server.handlers.watch",
     "server.handlers.config",
     "server.handlers.plugins",
+    "server.handlers.skills",
     "server.handlers.account",
     "server.handlers.search",
     "server.handlers.threads",

@@ -17,6 +17,8 @@ HANDLER_MODULES: tuple[str, ...] = (
     "server.handlers.config",
     "server.handlers.plugins",
     "server.handlers.skills",
+    "server.handlers.marketplaces",
+    "server.handlers.apps",
     "server.handlers.account",
     "server.handlers.search",
     "server.handlers.threads",

@@ -13,7 +13,7 @@ from typing import Any
 from server.config import Config, effective_config
 from server.config.features import is_enabled
 from server.handlers.registry import method
-from server.plugins import remote, remote_plugins, store
+from server.plugins import remote, remote_plugins, sources, store
 from server.plugins.catalog import detail, marketplace_view
 from server.plugins.marketplace import Marketplace, MarketplaceError, discover, load_marketplace
 from server.protocol.errors import InvalidRequest
@@ -36,6 +36,12 @@ def product(server: ServerContext) -> str:
 
 def plugins_enabled(config: Config) -> bool:
     return is_enabled(config, "plugins")
+
+
+def added(server: ServerContext, config: Config) -> list[Path]:
+    """Marketplace files of the `[marketplaces.*]` that marketplace/add recorded."""
+    table = config.get("marketplaces")
+    return sources.configured_files(server.codex_home, table) if isinstance(table, dict) else []
 
 
 def load_errors(errors: list[MarketplaceError]) -> list[dict[str, str]]:
@@ -74,7 +80,7 @@ async def list_plugins(session: Session, params: PluginListParams) -> dict[str, 
     config = effective_config(server)
     if not plugins_enabled(config):
         return {"marketplaces": [], "marketplaceLoadErrors": [], "featuredPluginIds": []}
-    found = await asyncio.to_thread(discover, server.environ.get("HOME"), params.cwds or [])
+    found = await asyncio.to_thread(discover, server.environ.get("HOME"), params.cwds or [], added(server, config))
     views = [marketplace_view(server, config, marketplace, product(server)) for marketplace in found.marketplaces]
     if remote_plugins.signed_in(server):
         listed = await asyncio.to_thread(remote_plugins.listed_marketplace, server)
@@ -88,7 +94,7 @@ async def installed_plugins(session: Session, params: PluginInstalledParams) -> 
     config = effective_config(server)
     if not plugins_enabled(config):
         return {"marketplaces": [], "marketplaceLoadErrors": []}
-    found = await asyncio.to_thread(discover, server.environ.get("HOME"), params.cwds or [])
+    found = await asyncio.to_thread(discover, server.environ.get("HOME"), params.cwds or [], added(server, config))
     views = [
         marketplace_view(server, config, marketplace, product(server), installed_only=True)
         for marketplace in found.marketplaces

@@ -474,3 +474,45 @@ def test_invalid_remote_ids_are_refused_before_any_call(app_server_factory: AppS
         "invalid remote plugin id",
     )
     assert not any("bad" in call for call in remote.backend.calls())
+
+
+MUTATION_FAILURES = [
+    (Failure(), "remote plugin catalog request to {url} failed with status 500 Internal Server Error: "
+     '{{"detail": "backend unavailable"}}'),
+    (Failure.malformed('{"id": '), "failed to parse remote plugin catalog response from {url}: "
+     "EOF while parsing a value at line 1 column 7"),
+    (Failure.dropped(), "failed to send remote plugin catalog request to {url}: error sending request for url ({url})"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("failure", "reason"), MUTATION_FAILURES, ids=FAILURE_IDS)
+def test_each_uninstall_failure_leaves_the_cache(
+    app_server_factory: AppServerFactory, remote: Remote, failure: Failure, reason: str
+) -> None:
+    remote.backend.add(remote.https_plugin("plugins~slack", "slack"))
+    client = remote.start(app_server_factory)
+    install(client, "plugins~slack")
+    cache_before = tree(plugin_cache(client, "slack"))
+    remote.backend.fail("uninstall", failure)
+    url = f"{remote.backend.base_url}/ps/plugins/plugins~slack/uninstall"
+    assert rpc_error(lambda: client.request("plugin/uninstall", {"pluginId": "plugins~slack"})) == (
+        -32603,
+        "uninstall remote plugin: " + reason.format(url=url),
+    )
+    assert tree(plugin_cache(client, "slack")) == cache_before
+
+
+@pytest.mark.parametrize(("failure", "reason"), MUTATION_FAILURES, ids=FAILURE_IDS)
+def test_each_install_failure_is_reported_with_upstreams_text(
+    app_server_factory: AppServerFactory, app_server_kind: str, remote: Remote, failure: Failure, reason: str
+) -> None:
+    remote.backend.add(remote.https_plugin("plugins~slack", "slack"))
+    client = remote.start(app_server_factory)
+    remote.backend.fail("install", failure)
+    url = f"{remote.backend.base_url}/ps/plugins/plugins~slack/install?includeAppsNeedingAuth=true"
+    assert rpc_error(lambda: install(client, "plugins~slack")) == (
+        -32603,
+        "install remote plugin: " + reason.format(url=url),
+    )
+    if app_server_kind != "codex":
+        assert not plugin_cache(client, "slack").exists(), UPSTREAM_CACHES_BEFORE_THE_BACKEND_AGREES

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from server.session import Session
 
-CONNECT_HOOKS: tuple[str, ...] = ("server.config.warnings:announce",)
+CONNECT_HOOKS: tuple[str, ...] = ("server.config.warnings:announce", "server.plugins.startup:start")
 
 
 def connect_hooks() -> list[Callable[[Session], None]]:

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from server.config import Config, effective_config
-from server.config.base_urls import chatgpt_base_url
 from server.config.features import is_enabled
 from server.handlers.registry import method
-from server.plugins import remote, store
+from server.plugins import remote, remote_plugins, sources, store
 from server.plugins.catalog import detail, marketplace_view
 from server.plugins.marketplace import Marketplace, MarketplaceError, discover, load_marketplace
 from server.protocol.errors import InvalidRequest
@@ -28,7 +27,6 @@ from server.protocol.plugins import (
 from server.session import ServerContext, Session
 
 DEFAULT_PRODUCT = "codex"
-REMOTE_AUTH_REQUIRED = "chatgpt authentication required for remote plugin catalog"
 
 
 def product(server: ServerContext) -> str:
@@ -40,18 +38,34 @@ def plugins_enabled(config: Config) -> bool:
     return is_enabled(config, "plugins")
 
 
+def added(server: ServerContext, config: Config) -> list[Path]:
+    """Marketplace files of the `[marketplaces.*]` that marketplace/add recorded."""
+    table = config.get("marketplaces")
+    return sources.configured_files(server.codex_home, table) if isinstance(table, dict) else []
+
+
 def load_errors(errors: list[MarketplaceError]) -> list[dict[str, str]]:
     return [{"marketplacePath": str(error.path), "message": str(error)} for error in errors]
 
 
-def local_marketplace(method_name: str, params: PluginReadParams) -> Marketplace:
-    """The marketplace a read/install names; remote catalogs need ChatGPT sign-in we do not have here."""
+def remote_name(method_name: str, params: PluginReadParams) -> str | None:
+    """The remote plugin id a read/install names, or None when it names a local marketplace file."""
     if (params.marketplace_path is None) == (params.remote_marketplace_name is None):
         raise InvalidRequest(f"{method_name} requires exactly one of marketplacePath or remoteMarketplaceName")
-    if params.marketplace_path is None:
-        during = " before install" if method_name == "plugin/install" else ""
-        raise InvalidRequest(f"read remote plugin details{during}: {REMOTE_AUTH_REQUIRED}")
-    path = Path(params.marketplace_path)
+    if params.marketplace_path is not None:
+        return None
+    if not remote.is_valid_remote_id(params.plugin_name):
+        raise InvalidRequest(remote.INVALID_ID)
+    return params.plugin_name
+
+
+def require_sign_in(server: ServerContext, context: str) -> None:
+    if not remote_plugins.signed_in(server):
+        raise InvalidRequest(f"{context}: {remote.AUTH_REQUIRED}")
+
+
+def local_marketplace(params: PluginReadParams) -> Marketplace:
+    path = Path(str(params.marketplace_path))
     if not path.exists():
         raise InvalidRequest(f"marketplace file `{path}` does not exist")
     try:
@@ -66,8 +80,11 @@ async def list_plugins(session: Session, params: PluginListParams) -> dict[str, 
     config = effective_config(server)
     if not plugins_enabled(config):
         return {"marketplaces": [], "marketplaceLoadErrors": [], "featuredPluginIds": []}
-    found = await asyncio.to_thread(discover, server.environ.get("HOME"), params.cwds or [])
+    found = await asyncio.to_thread(discover, server.environ.get("HOME"), params.cwds or [], added(server, config))
     views = [marketplace_view(server, config, marketplace, product(server)) for marketplace in found.marketplaces]
+    if remote_plugins.signed_in(server):
+        listed = await asyncio.to_thread(remote_plugins.listed_marketplace, server)
+        views += [listed] if listed is not None else []
     return {"marketplaces": views, "marketplaceLoadErrors": load_errors(found.errors), "featuredPluginIds": []}
 
 
@@ -77,13 +94,17 @@ async def installed_plugins(session: Session, params: PluginInstalledParams) -> 
     config = effective_config(server)
     if not plugins_enabled(config):
         return {"marketplaces": [], "marketplaceLoadErrors": []}
-    found = await asyncio.to_thread(discover, server.environ.get("HOME"), params.cwds or [])
+    found = await asyncio.to_thread(discover, server.environ.get("HOME"), params.cwds or [], added(server, config))
     views = [
         marketplace_view(server, config, marketplace, product(server), installed_only=True)
         for marketplace in found.marketplaces
     ]
+    views = [view for view in views if view["plugins"]]
+    if remote_plugins.signed_in(server):
+        installed = await asyncio.to_thread(remote_plugins.installed_marketplace, server)
+        views += [installed] if installed is not None else []
     return {
-        "marketplaces": [view for view in views if view["plugins"]],
+        "marketplaces": views,
         "marketplaceLoadErrors": load_errors(found.errors),
     }
 
@@ -94,7 +115,11 @@ async def read_plugin(session: Session, params: PluginReadParams) -> dict[str, A
     config = effective_config(server)
     if not plugins_enabled(config):
         raise InvalidRequest("plugins feature is disabled")
-    marketplace = local_marketplace("plugin/read", params)
+    remote_id = remote_name("plugin/read", params)
+    if remote_id is not None:
+        require_sign_in(server, "read remote plugin details")
+        return {"plugin": await asyncio.to_thread(remote_plugins.read, server, remote_id)}
+    marketplace = local_marketplace(params)
     entry = marketplace.entry(params.plugin_name)
     return {"plugin": await asyncio.to_thread(detail, server, config, marketplace, entry, product(server))}
 
@@ -102,12 +127,13 @@ async def read_plugin(session: Session, params: PluginReadParams) -> dict[str, A
 @method("plugin/install", PluginInstallParams)
 async def install_plugin(session: Session, params: PluginInstallParams) -> dict[str, Any]:
     server = session.server
-    marketplace = local_marketplace("plugin/install", params)
+    remote_id = remote_name("plugin/install", params)
+    if remote_id is not None:
+        require_sign_in(server, "read remote plugin details before install")
+        policy = await asyncio.to_thread(remote_plugins.install, server, remote_id)
+        return {"authPolicy": policy, "appsNeedingAuth": []}
+    marketplace = local_marketplace(params)
     entry = marketplace.entry(params.plugin_name)
-    if params.force_remote_sync:
-        identifier = store.plugin_id(entry.name, marketplace.name)
-        config = effective_config(server)
-        await asyncio.to_thread(remote.sync, chatgpt_base_url(config), server.codex_home, identifier, "install")
     await asyncio.to_thread(store.install, server, marketplace, entry)
     return {"authPolicy": entry.auth_policy, "appsNeedingAuth": []}
 
@@ -117,11 +143,10 @@ async def uninstall_plugin(session: Session, params: PluginUninstallParams) -> d
     server = session.server
     parts = store.split_plugin_id(params.plugin_id)
     if parts is None:
-        if "@" in params.plugin_id:
+        if not remote.is_valid_remote_id(params.plugin_id):
             raise InvalidRequest("invalid remote plugin id")
-        raise InvalidRequest(f"resolve remote plugin before uninstall: {REMOTE_AUTH_REQUIRED}")
-    if params.force_remote_sync:
-        config = effective_config(server)
-        await asyncio.to_thread(remote.sync, chatgpt_base_url(config), server.codex_home, params.plugin_id, "uninstall")
+        require_sign_in(server, "resolve remote plugin before uninstall")
+        await asyncio.to_thread(remote_plugins.uninstall, server, params.plugin_id)
+        return {}
     await asyncio.to_thread(store.uninstall, server, *parts)
     return {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 from typing import Any
 
 from server.config import effective_config
@@ -106,7 +107,10 @@ def settings_from(session: Session, params: ThreadSettingsParams, base: ThreadSe
         model_provider=params.model_provider or (base.model_provider if base else "openai"),
         approval_policy=params.approval_policy
         or (base.approval_policy if base else config.get("approval_policy") or "on-request"),
-        approvals_reviewer=approvals_reviewer(config, thread=params.approvals_reviewer)
+        # The project layer of the thread's cwd counts for the reviewer (and the legacy alias in it).
+        approvals_reviewer=approvals_reviewer(
+            effective_config(session.server, Path(cwd)), thread=params.approvals_reviewer
+        )
         if params.approvals_reviewer or base is None
         else base.approvals_reviewer,
         sandbox=params.sandbox

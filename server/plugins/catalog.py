@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from server.config import Config
+from server.plugins import remote
 from server.plugins.manifest import read_manifest
 from server.plugins.marketplace import Entry, Marketplace
+from server.plugins.prompts import normalise_default_prompt
 from server.plugins.store import is_enabled, is_installed, plugin_id
 from server.session import ServerContext
 
@@ -75,6 +77,101 @@ def detail(
         "shareUrl": None,
         "description": manifest.description,
         "skills": manifest.skills(entry.name, product),
+        "onboardingSkill": None,
+        "hooks": [],
+        "apps": [],
+        "appTemplates": [],
+        "mcpServers": [],
+        "scheduledTasks": None,
+    }
+
+
+def text_or_none(table: dict[str, Any], key: str) -> str | None:
+    value = table.get(key)
+    return value if isinstance(value, str) else None
+
+
+def remote_interface(item: dict[str, Any]) -> dict[str, Any]:
+    """PluginInterface from a backend item: `release.display_name` and `release.interface` (snake_case)."""
+    release = remote.release(item)
+    raw = release.get("interface")
+    table: dict[str, Any] = raw if isinstance(raw, dict) else {}
+
+    def strings(key: str) -> list[str]:
+        value = table.get(key)
+        return [entry for entry in value if isinstance(entry, str)] if isinstance(value, list) else []
+
+    return {
+        "displayName": text_or_none(release, "display_name"),
+        "shortDescription": text_or_none(table, "short_description"),
+        "longDescription": text_or_none(table, "long_description"),
+        "developerName": text_or_none(table, "developer_name"),
+        "category": text_or_none(table, "category"),
+        "capabilities": strings("capabilities"),
+        "websiteUrl": text_or_none(table, "website_url"),
+        "privacyPolicyUrl": text_or_none(table, "privacy_policy_url"),
+        "termsOfServiceUrl": text_or_none(table, "terms_of_service_url"),
+        "defaultPrompt": normalise_default_prompt(table.get("default_prompts", table.get("default_prompt"))),
+        "brandColor": text_or_none(table, "brand_color"),
+        "composerIcon": None,
+        "composerIconUrl": text_or_none(table, "composer_icon_url"),
+        "logo": None,
+        "logoDark": None,
+        "logoUrl": text_or_none(table, "logo_url"),
+        "logoUrlDark": None,
+        "screenshots": [],
+        "screenshotUrls": strings("screenshot_urls"),
+    }
+
+
+def remote_summary(
+    item: dict[str, Any], *, installed: bool, enabled: bool, local_version: str | None
+) -> dict[str, Any]:
+    """PluginSummary of a backend plugin: id `<name>@openai-curated-remote`, `source {"type": "remote"}`."""
+    release = remote.release(item)
+    keywords = release.get("keywords")
+    return {
+        "id": plugin_id(item["name"], remote.REMOTE_MARKETPLACE),
+        "remotePluginId": item["id"],
+        "version": text_or_none(release, "version"),
+        "localVersion": local_version,
+        "name": item["name"],
+        "shareContext": None,
+        "source": {"type": "remote"},
+        "installed": installed,
+        "installedAt": None,
+        "enabled": enabled,
+        "installPolicy": text_or_none(item, "installation_policy") or "AVAILABLE",
+        "installPolicySource": None,
+        "mustShowInstallationInterstitial": None,
+        "authPolicy": text_or_none(item, "authentication_policy") or "ON_INSTALL",
+        "availability": text_or_none(item, "status") or "AVAILABLE",
+        "disabledReason": None,
+        "eligiblePlanTypes": None,
+        "interface": remote_interface(item),
+        "keywords": [word for word in keywords if isinstance(word, str)] if isinstance(keywords, list) else [],
+    }
+
+
+def remote_marketplace_view(plugins: list[dict[str, Any]]) -> dict[str, Any]:
+    """The remote catalogue as a marketplace entry: no path, upstream's display name."""
+    return {
+        "name": remote.REMOTE_MARKETPLACE,
+        "path": None,
+        "interface": {"displayName": remote.REMOTE_MARKETPLACE_DISPLAY_NAME},
+        "plugins": plugins,
+    }
+
+
+def remote_detail(item: dict[str, Any], summary_view: dict[str, Any]) -> dict[str, Any]:
+    release = remote.release(item)
+    return {
+        "marketplaceName": remote.REMOTE_MARKETPLACE,
+        "marketplacePath": None,
+        "summary": summary_view,
+        "shareUrl": None,
+        "description": text_or_none(release, "description"),
+        "skills": [],
         "onboardingSkill": None,
         "hooks": [],
         "apps": [],

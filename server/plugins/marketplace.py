@@ -154,11 +154,12 @@ def project_root(cwd: Path) -> Path:
     return cwd
 
 
-def candidate_files(home: str | None, cwds: Iterable[str]) -> list[Path]:
-    """Home marketplace first, then each cwd's repo root, without repeats."""
+def candidate_files(home: str | None, cwds: Iterable[str], configured: Iterable[Path] = ()) -> list[Path]:
+    """Home marketplace first, then configured ones (`marketplace/add`), then each cwd's repo root, no repeats."""
     paths: list[Path] = []
     if home:
         paths.append(Path(home) / MARKETPLACE_FILE)
+    paths += list(configured)
     paths += [project_root(Path(cwd)) / MARKETPLACE_FILE for cwd in cwds]
     unique: list[Path] = []
     for path in paths:
@@ -173,10 +174,10 @@ class Discovery:
     errors: list[MarketplaceError] = field(default_factory=list)
 
 
-def discover(home: str | None, cwds: Iterable[str]) -> Discovery:
-    """Every marketplace visible from `$HOME` and `cwds`; the first of two with the same name wins."""
+def discover(home: str | None, cwds: Iterable[str], configured: Iterable[Path] = ()) -> Discovery:
+    """Every marketplace visible from `$HOME`, the config and `cwds`; the first of two with one name wins."""
     found = Discovery()
-    for path in candidate_files(home, cwds):
+    for path in candidate_files(home, cwds, configured):
         if not path.is_file():
             continue
         try:

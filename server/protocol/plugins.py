@@ -25,10 +25,7 @@ class PluginReadParams(WireModel):
 
 class PluginInstallParams(PluginReadParams):
     install_attempt_id: str | None = None
-    force_remote_sync: bool = False
-    """Dropped by upstream 0.163 (it ignores the field); ours honours it as the behaviour reference says."""
 
 
 class PluginUninstallParams(WireModel):
     plugin_id: str
-    force_remote_sync: bool = False

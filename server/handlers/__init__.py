@@ -21,6 +21,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "server.handlers.threads",
     "server.handlers.realtime",
     "server.handlers.hooks",
+    "server.handlers.models",
 )
 
 

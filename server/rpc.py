@@ -38,6 +38,7 @@ from server.protocol.errors import (
     ServerOverloaded,
     invalid_params,
 )
+from server.protocol.upstream_methods import UPSTREAM_CLIENT_METHODS
 
 RequestId = str | int
 JsonValue = Any
@@ -231,6 +232,12 @@ class Connection:
         return encode_result(request_id, init.initialize_result(params, self.info.codex_home))
 
     def _unknown_method(self, method: str) -> InvalidRequest:
+        if method in UPSTREAM_CLIENT_METHODS:
+            # Same code as upstream's answer to a request it cannot take, so clients branch the same way.
+            return InvalidRequest(
+                f"`{method}` exists in the upstream codex app-server protocol (0.163), "
+                "but this compact server does not implement it"
+            )
         expected = ", ".join(f"`{name}`" for name in ["initialize", *self.table.names()])
         return invalid_params(f"unknown variant `{method}`, expected one of {expected}")
 

@@ -29,6 +29,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "server.handlers.threads: thread turn",
     "server.handlers.realtime: thread",
     "server.handlers.hooks: hooks",
+    "server.handlers.models: model",
 )
 
 

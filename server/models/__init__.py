@@ -1,0 +1,1 @@
+"""Models a client can pick: the catalog `model/list` reports (server.models.catalog)."""

@@ -18,12 +18,19 @@ Wire conventions follow upstream 0.163 as measured (protocol notes, section 1):
   goes on. A request whose id is null or a float is treated as a notification, as upstream does.
 - Order of checks for a request: method known, params valid, connection initialized, experimental gate.
   Hence a request with bad params before `initialize` gets the params error, not "Not initialized".
+- Input is strict UTF-8 (RFC 3629 section 3: the surrogate code points D800-DFFF are not characters, so a
+  lone surrogate, raw or as a JSON `\\ud800` escape, makes the message undecodable; a well-formed escaped
+  pair is one character and fine), and at most MAX_NESTING containers deep. Upstream's parser (serde_json)
+  has the same two rules; what violates them is undecodable input like any other.
+- Output is UTF-8 too. File names that are not UTF-8 reach us surrogate-escaped (`os.fsdecode`, PEP 383);
+  `wire_bytes` turns them into U+FFFD the way upstream's `to_string_lossy` does, once, for every message.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -51,6 +58,80 @@ and answered; handlers that are slow get the error before memory grows without b
 backpressure on top by not reading while their outgoing queue is full, so a well-behaved client never sees
 -32001 and a runaway one is refused instead of starving everyone.
 """
+
+
+MAX_NESTING = 127
+"""Deepest nesting of arrays and objects accepted in one message, the top-level object included.
+
+serde_json, upstream's parser, stops at a recursion limit of 128: measured on the 0.163 binary, a request
+127 containers deep is answered and one 128 deep is ignored as undecodable. Python's own parser would
+recurse until RecursionError (about 1000 levels), so we check first.
+"""
+
+_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+"""Strings (skipped whole, so brackets inside them do not count) or one bracket."""
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""A JSON escape of a surrogate code point; only text containing one can decode to a lone surrogate."""
+
+
+class UndecodableMessage(ValueError):
+    """Input that is not one JSON text we accept; the message says why, for the log."""
+
+
+def nesting_depth_exceeds(text: str, limit: int = MAX_NESTING) -> bool:
+    """True when arrays and objects in `text` nest deeper than `limit`. Linear; cheap for flat messages."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for match in _STRUCTURE.finditer(text):
+        lexeme = match.group()
+        if lexeme in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif lexeme in "]}":
+            depth -= 1
+    return False
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def decode(data: str | bytes) -> Any:
+    """One incoming message as JSON, under the input rules of the module docstring; UndecodableMessage else."""
+    try:
+        if isinstance(data, bytes | bytearray):
+            text = data.decode("utf-8")
+        else:
+            text = data
+            if not text.isascii():
+                text.encode("utf-8")  # a str from a lenient decoder may already hold surrogates
+    except (UnicodeDecodeError, UnicodeEncodeError) as exc:
+        raise UndecodableMessage(f"message is not valid UTF-8 ({exc.reason} at {exc.start})") from None
+    if nesting_depth_exceeds(text):
+        raise UndecodableMessage(f"message nests deeper than {MAX_NESTING} arrays or objects")
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise UndecodableMessage(f"failed to decode JSON-RPC message: {exc}") from None
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(message):
+        raise UndecodableMessage("message contains a lone surrogate (\\uD800-\\uDFFF), which is not a character")
+    return message
 
 
 class Handler(Protocol):
@@ -82,7 +163,7 @@ class MethodTable(Protocol):
 class Reply:
     """Send these bytes; nothing else to do (errors, initialize, overload)."""
 
-    data: str
+    data: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +199,35 @@ Inbound = Reply | Dispatch | ClientReply | Ignored
 
 
 def encode(message: dict[str, Any]) -> str:
-    """Compact JSON, UTF-8 kept as is; the transport adds framing."""
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON, non-ASCII kept as is; the transport adds framing. Raises ValueError or TypeError for
+    what JSON cannot say (NaN, a non-JSON type): such a message is never sent half right."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class UnencodableMessage(ValueError):
+    """A message holding text that is not Unicode (a lone surrogate that no file name explains)."""
+
+
+def wire_bytes(text: str) -> bytes:
+    """The UTF-8 bytes of one encoded message, with non-UTF-8 file names made lossy as upstream sends them.
+
+    A name `os.fsdecode` got from bytes that are not UTF-8 carries each bad byte as a surrogate escape
+    (U+DC80-U+DCFF, PEP 383). Upstream converts such paths with Rust's `to_string_lossy`, which puts one
+    U+FFFD per maximal invalid subsequence; restoring the original bytes and decoding them with Python's
+    "replace" handler gives exactly that (both follow the Unicode Standard's recommended practice, chapter
+    3, "U+FFFD Substitution of Maximal Subparts"). Any other lone surrogate raises UnencodableMessage.
+    """
+    if text.isascii():
+        return text.encode("ascii")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", errors="surrogateescape")
+    except UnicodeEncodeError as exc:
+        raise UnencodableMessage(f"message holds a lone surrogate at character {exc.start}") from None
+    return raw.decode("utf-8", errors="replace").encode("utf-8")
 
 
 class RawJson(str):
@@ -168,6 +276,7 @@ class Connection:
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     client: init.InitializeParams | None = None
     in_flight: int = 0
+    """Handlers running now (see `started`)."""
     _table: MethodTable | None = None
     _server_request_ids: Iterator[int] = field(default_factory=lambda: itertools.count(0))
     _awaiting_client: dict[RequestId, str] = field(default_factory=dict)
@@ -189,11 +298,17 @@ class Connection:
     # -- incoming
 
     def receive(self, data: str | bytes) -> Inbound:
-        """Decide what one incoming message means. Never raises for bad input."""
+        """Decide what one incoming message means. Never raises, whatever the client sent."""
         try:
-            message = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return Ignored(f"failed to decode JSON-RPC message: {exc}")
+            message = decode(data)
+        except UndecodableMessage as exc:
+            return Ignored(str(exc))
+        try:
+            return self._receive(message)
+        except Exception as exc:  # a bug of ours, never the client's fault: say where, drop the message
+            return Ignored(f"failed to handle a message: {type(exc).__name__}: {exc}")
+
+    def _receive(self, message: Any) -> Inbound:
         if not isinstance(message, dict):
             return Ignored(f"JSON-RPC message must be an object, got {type(message).__name__}")
         method = message.get("method")
@@ -208,7 +323,7 @@ class Connection:
     def _request(self, request_id: RequestId, method: str, raw_params: JsonValue) -> Inbound:
         try:
             if method == "initialize":
-                return Reply(self._initialize(request_id, raw_params))
+                return Reply(wire_bytes(self._initialize(request_id, raw_params)))
             spec = self.table.get(method)
             if spec is None:
                 raise self._unknown_method(method)
@@ -218,10 +333,12 @@ class Connection:
             if spec.experimental and not self.experimental_api:
                 raise InvalidRequest(f"{method} requires experimentalApi capability")
         except RpcError as exc:
-            return Reply(encode_error(request_id, exc))
+            return Reply(wire_bytes(encode_error(request_id, exc)))
+        except Exception as exc:  # a params parser's bug: the request is still answered, without a traceback
+            failure = InternalError(f"internal error: {type(exc).__name__}")
+            return Reply(wire_bytes(encode_error(request_id, failure)))
         if self.in_flight >= self.max_in_flight:
-            return Reply(encode_error(request_id, ServerOverloaded()))
-        self.in_flight += 1
+            return Reply(wire_bytes(encode_error(request_id, ServerOverloaded())))
         return Dispatch(request_id, spec, params)
 
     def _initialize(self, request_id: RequestId, raw_params: JsonValue) -> str:
@@ -251,30 +368,42 @@ class Connection:
 
     # -- outgoing
 
-    def finish(self, request_id: RequestId, result: JsonValue = None, error: BaseException | None = None) -> str:
-        """Encode the outcome of a dispatched request. Unexpected exceptions never leak their traceback."""
+    def started(self) -> None:
+        """A dispatched request's handler began; `finish` ends it. Only requests being handled count toward
+        max_in_flight, not those still waiting for the event loop to start them."""
+        self.in_flight += 1
+
+    def finish(self, request_id: RequestId, result: JsonValue = None, error: BaseException | None = None) -> bytes:
+        """Encode the outcome of a dispatched request. Unexpected exceptions never leak their traceback; a
+        result that cannot be encoded becomes an internal error for this request, so it is still answered."""
         self.in_flight -= 1
-        if error is None:
-            return encode_result(request_id, {} if result is None else result)
-        if not isinstance(error, RpcError):
-            error = InternalError(f"internal error: {type(error).__name__}")
-        return encode_error(request_id, error)
+        try:
+            if error is None:
+                return wire_bytes(encode_result(request_id, {} if result is None else result))
+            if not isinstance(error, RpcError):
+                error = InternalError(f"internal error: {type(error).__name__}")
+            return wire_bytes(encode_error(request_id, error))
+        except (ValueError, TypeError, RecursionError) as exc:
+            failure = InternalError(f"internal error: the response could not be encoded ({type(exc).__name__})")
+            return wire_bytes(encode_error(request_id, failure))
 
     def wants(self, method: str) -> bool:
         """False for notification methods this client opted out of at initialize."""
         return self.client is None or method not in self.client.opt_out_notification_methods
 
-    def notification(self, method: str, params: JsonValue) -> str | None:
-        """Encode a server notification, or None when the client opted out of this method."""
+    def notification(self, method: str, params: JsonValue) -> bytes | None:
+        """Encode a server notification, or None when the client opted out of this method.
+
+        Raises ValueError or TypeError when it cannot be encoded; the caller logs and drops it."""
         if not self.wants(method):
             return None
-        return encode({"method": method, "params": params, "emittedAtMs": now_ms()})
+        return wire_bytes(encode({"method": method, "params": params, "emittedAtMs": now_ms()}))
 
-    def server_request(self, method: str, params: JsonValue) -> tuple[int, str]:
+    def server_request(self, method: str, params: JsonValue) -> tuple[int, bytes]:
         """Allocate an id for a server->client request; its answer comes back as a ClientReply."""
         request_id = next(self._server_request_ids)
         self._awaiting_client[request_id] = method
-        return request_id, encode({"id": request_id, "method": method, "params": params})
+        return request_id, wire_bytes(encode({"id": request_id, "method": method, "params": params}))
 
     def abandon_server_request(self, request_id: RequestId) -> None:
         """Forget a server->client request whose waiter gave up, so a late answer is ignored."""

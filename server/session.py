@@ -24,6 +24,16 @@ class Closeable(Protocol):
     async def aclose(self) -> None: ...
 
 
+class Outbox(Protocol):
+    """Where a session's messages go (the connection runner): it decides when they are written."""
+
+    def send(self, data: bytes) -> None:
+        """An encoded message that waits for nothing."""
+
+    def notify(self, method: str, params: JsonValue) -> None:
+        """A notification, written after the response of the request that caused it."""
+
+
 @dataclass(frozen=True)
 class ServerOptions:
     """Settings from the command line that handlers may read."""
@@ -63,11 +73,11 @@ class Session:
         self,
         server: ServerContext,
         connection: Connection,
-        emit: Callable[[str], None],
+        outbox: Outbox,
     ) -> None:
         self.server = server
         self.connection = connection
-        self._emit = emit
+        self._outbox = outbox
         self._scoped: dict[type[Any], Any] = {}
         self._waiting: dict[int | str, asyncio.Future[JsonValue]] = {}
         self.closed = False
@@ -77,13 +87,13 @@ class Session:
         return self.connection.experimental_api
 
     def notify(self, method: str, params: Any) -> None:
-        """Send a notification (dropped silently if the client opted out or the connection is gone)."""
+        """Send a notification (dropped silently if the client opted out or the connection is gone).
+
+        Emitted while handling a request (or in a task the handler spawned), it is written after that
+        request's response; the runner's module docstring says how."""
         if self.closed:
             return
-        wire = params.to_wire() if hasattr(params, "to_wire") else params
-        encoded = self.connection.notification(method, wire)
-        if encoded is not None:
-            self._emit(encoded)
+        self._outbox.notify(method, params.to_wire() if hasattr(params, "to_wire") else params)
 
     async def request(self, method: str, params: Any, *, timeout: float | None = None) -> JsonValue:
         """Ask the client and wait for its answer; raises ClientRequestError if it answers with an error."""
@@ -91,7 +101,7 @@ class Session:
         request_id, encoded = self.connection.server_request(method, wire)
         future: asyncio.Future[JsonValue] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = future
-        self._emit(encoded)
+        self._outbox.send(encoded)
         try:
             return await asyncio.wait_for(future, timeout)
         finally:

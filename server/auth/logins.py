@@ -2,15 +2,14 @@
 
 Both flows (browser callback, device code) share this contract, as upstream's do: `account/login/completed`
 is sent once per login id, with `success: true` only after the tokens are stored, followed by
-`account/updated`. Starting a new login cancels the pending one. Notifications are scheduled with
-`call_soon` so a client always reads the response of the request that caused them first.
+`account/updated`. Starting a new login cancels the pending one. A notification emitted while the request
+that caused it is still being answered is written after its response by the connection runner.
 """
 
 from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from typing import Any
 
 from server.auth import claims, issuer
 from server.auth.endpoints import LoginEndpoints
@@ -54,7 +53,7 @@ class Login(ABC):
             return False
         plan = claims.identity(auth.tokens.id_token).plan_type if auth.tokens else None
         self._notify_completed(None)
-        self._schedule("account/updated", {"authMode": "chatgpt", "planType": plan})
+        self.session.notify("account/updated", {"authMode": "chatgpt", "planType": plan})
         await self._release()
         return True
 
@@ -79,10 +78,7 @@ class Login(ABC):
             "error": None if error is None else f"{self.error_prefix}{error}",
             "onboardingEntrypoint": None,
         }
-        self._schedule("account/login/completed", params)
-
-    def _schedule(self, method: str, params: dict[str, Any]) -> None:
-        asyncio.get_running_loop().call_soon(self.session.notify, method, params)
+        self.session.notify("account/login/completed", params)
 
 
 class Logins:

@@ -1,14 +1,12 @@
 """account/* and the legacy getAuthStatus: thin adapters between the wire and server.auth.
 
-Notifications caused by a request are scheduled after its response (upstream's order: response, then
-`account/login/completed`, then `account/updated`).
+Notifications caused by a request follow its response (upstream's order: response, then
+`account/login/completed`, then `account/updated`); the connection runner holds them until it is written.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from typing import Any
 
 from server.auth import claims, issuer
 from server.auth.browser import BrowserLogin
@@ -40,10 +38,6 @@ from server.session import Session
 
 CHATGPT_DISABLED = "ChatGPT login is disabled. Use API key login instead."
 API_KEY_DISABLED = "API key login is disabled. Use ChatGPT login instead."
-
-
-def _after_response(session: Session, method_name: str, params: dict[str, Any]) -> None:
-    asyncio.get_running_loop().call_soon(session.notify, method_name, params)
 
 
 def _current(manager: AuthManager) -> AuthDotJson | None:
@@ -122,8 +116,8 @@ async def start_login(
         except (AuthFileError, OSError) as exc:
             raise InternalError(f"failed to save the API key: {exc}") from None
         completed = {"loginId": None, "success": True, "error": None, "onboardingEntrypoint": None}
-        _after_response(session, "account/login/completed", completed)
-        _after_response(session, "account/updated", {"authMode": "apikey", "planType": None})
+        session.notify("account/login/completed", completed)
+        session.notify("account/updated", {"authMode": "apikey", "planType": None})
         return ApiKeyLoginResponse()
     if not isinstance(login, ChatgptLogin | ChatgptDeviceCodeLogin):
         raise InvalidRequest(f"login type `{login.type}` is not supported by this server")
@@ -167,4 +161,4 @@ async def logout(session: Session, params: None) -> None:
         await auth_manager(session.server).logout()
     except OSError as exc:
         raise InternalError(f"failed to remove auth.json: {exc}") from None
-    _after_response(session, "account/updated", {"authMode": None, "planType": None})
+    session.notify("account/updated", {"authMode": None, "planType": None})

@@ -77,7 +77,7 @@ def serve_until_initialized(connection: Connection, reader: LineReader) -> list[
         for index, line in enumerate(lines):
             event = connection.receive(line)
             if isinstance(event, Reply):
-                _write_all(STDOUT, event.data.encode() + b"\n")
+                _write_all(STDOUT, event.data + b"\n")
             elif isinstance(event, Ignored) and event.log:
                 os.write(2, f"app-server: {event.log}\n".encode())
             if connection.initialized:
@@ -180,8 +180,8 @@ async def serve(context: ServerContext, connection: Connection, reader: LineRead
             for line in reader.feed(await io.read_chunk()):
                 yield line
 
-    async def send(batch: list[str]) -> None:
-        await io.write(("\n".join(batch) + "\n").encode())
+    async def send(batch: list[bytes]) -> None:
+        await io.write(b"\n".join(batch) + b"\n")
 
     try:
         await ConnectionRunner(context, connection, send).run(incoming())

@@ -16,9 +16,10 @@ The HTTP side follows upstream 0.163 as measured (protocol notes, section 9), in
 5. The upgrade itself, on any path, with no subprotocol and no compression (upstream negotiates neither,
    and per-connection deflate state would cost ~64 KB x connections).
 
-Binary frames and text frames that are not one JSON-RPC message are ignored and the connection stays open,
-as upstream. Protocol violations (a frame over MAX_MESSAGE_BYTES, invalid UTF-8 in a text frame) close
-that connection with the RFC 6455 code (1009, 1007); no other connection notices.
+Binary frames and text frames that are not one JSON-RPC message (including JSON nested too deep or holding
+an escaped lone surrogate, see server.rpc) are ignored and the connection stays open, as upstream.
+Protocol violations (a frame over MAX_MESSAGE_BYTES, invalid UTF-8 in a text frame) close that connection
+with the RFC 6455 code (1009, 1007); no other connection notices.
 """
 
 from __future__ import annotations
@@ -131,10 +132,10 @@ class WebSocketServer:
     async def serve_connection(self, websocket: ServerConnection) -> None:
         connection = Connection(self._info, load_method_table, max_in_flight=self.max_in_flight)
 
-        async def send(batch: list[str]) -> None:
+        async def send(batch: list[bytes]) -> None:
             try:
                 for message in batch:
-                    await websocket.send(message)
+                    await websocket.send(message, text=True)  # already UTF-8: one text frame each
             except ConnectionClosed as exc:
                 raise ConnectionError(f"websocket closed ({exc})") from exc
 

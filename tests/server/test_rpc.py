@@ -98,13 +98,22 @@ def test_positional_params_are_accepted_like_upstream() -> None:
 def test_in_flight_limit_answers_overloaded_and_recovers() -> None:
     connection = initialized(max_in_flight=2)
     assert isinstance(connection.receive(request(1, params={"path": "/"})), Dispatch)
+    connection.started()
     assert isinstance(connection.receive(request(2, params={"path": "/"})), Dispatch)
+    connection.started()
     assert reply(connection.receive(request(3, params={"path": "/"})))["error"] == {
         "code": -32001,
         "message": "Server overloaded; retry later.",
     }
     connection.finish(1, {})
     assert isinstance(connection.receive(request(4, params={"path": "/"})), Dispatch)
+
+
+def test_only_requests_being_handled_count_toward_the_in_flight_limit() -> None:
+    """Dispatched requests whose handlers have not started yet are queued lines, not load."""
+    connection = initialized(max_in_flight=2)
+    events = [connection.receive(request(i, params={"path": "/"})) for i in range(10)]
+    assert all(isinstance(event, Dispatch) for event in events)
 
 
 def test_unexpected_exceptions_do_not_leak_details() -> None:

@@ -43,7 +43,11 @@ def test_a_burst_of_1000_requests_gets_1000_answers(tmp_path: Path) -> None:
 
 
 def test_overload_is_reported_with_upstreams_code_and_every_request_is_answered(tmp_path: Path) -> None:
-    responses, _ = run_server([INIT, *(metadata(i) for i in range(300))], tmp_path, "--max-in-flight", "4")
+    """Reads past INLINE_READ_BYTES run in a worker thread, so they really are in flight together."""
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * (2 << 20))
+    read = [{"id": i, "method": "fs/readFile", "params": {"path": str(big)}} for i in range(300)]
+    responses, _ = run_server([INIT, *read], tmp_path, "--max-in-flight", "4")
     by_id = {r["id"]: r for r in responses if r["id"] != "init"}
     assert set(by_id) == set(range(300))
     overloaded = [r for r in by_id.values() if "error" in r]

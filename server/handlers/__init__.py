@@ -19,6 +19,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "server.handlers.account",
     "server.handlers.search",
     "server.handlers.threads",
+    "server.handlers.thread_surface",
     "server.handlers.realtime",
     "server.handlers.hooks",
 )

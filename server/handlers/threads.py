@@ -24,7 +24,7 @@ from server.protocol.threads import (
     TurnStartParams,
 )
 from server.session import ServerContext, Session
-from server.threads import dynamic_tools
+from server.threads import dynamic_tools, surface
 from server.threads import fork as forking
 from server.threads.engine import ModelTarget, TurnEngine
 from server.threads.shell import Shell, choose_shell
@@ -117,6 +117,9 @@ def settings_from(session: Session, params: ThreadSettingsParams, base: ThreadSe
         if isinstance(params.sandbox, dict)
         else (base.sandbox if base else ThreadSettings("", "").sandbox),
         dynamic_tools=list(base.dynamic_tools) if base else [],
+        service_tier=surface.service_tier(params.service_tier)
+        if "service_tier" in params.model_fields_set
+        else (base.service_tier if base else None),
     )
 
 
@@ -127,7 +130,7 @@ def thread_response(thread: Thread, *, include_turns: bool) -> dict[str, Any]:
         "thread": thread.wire(include_turns=include_turns),
         "model": settings.model,
         "modelProvider": settings.model_provider,
-        "serviceTier": None,
+        "serviceTier": settings.service_tier,
         "cwd": settings.cwd,
         "instructionSources": [],
         "approvalPolicy": settings.approval_policy,

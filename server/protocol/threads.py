@@ -3,9 +3,9 @@ by server.threads, whose wire objects (Thread, Turn, ThreadItem) are stored and 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from server.protocol.base import WireModel
 
@@ -17,6 +17,7 @@ class ThreadSettingsParams(WireModel):
     approval_policy: Any = None
     approvals_reviewer: str | None = None
     sandbox: Any = None
+    service_tier: str | None = None
 
 
 class ThreadStartParams(ThreadSettingsParams):
@@ -77,3 +78,68 @@ class ThreadShellCommandParams(WireModel):
     thread_id: str
     command: str
     timeout_ms: int | None = None
+
+
+def _check_u32(value: int | None) -> int | None:
+    if value is not None and not 0 <= value < 2**32:
+        raise ValueError(f"invalid value: integer `{value}`, expected u32")
+    return value
+
+
+U32 = Annotated[int | None, AfterValidator(_check_u32)]
+"""A page size: upstream parses it as u32 and words a negative one as serde does."""
+
+
+class ThreadIdParams(WireModel):
+    """thread/unarchive, thread/unsubscribe, thread/compact/start: a thread id and nothing else."""
+
+    thread_id: str
+
+
+class ThreadSetNameParams(WireModel):
+    thread_id: str
+    name: str
+
+
+class ThreadLoadedListParams(WireModel):
+    cursor: str | None = None
+    limit: U32 = None
+
+
+class GitInfoPatch(WireModel):
+    """ThreadMetadataGitInfoUpdateParams: an omitted field stays, null clears, a string replaces."""
+
+    sha: str | None = None
+    branch: str | None = None
+    origin_url: str | None = None
+
+
+class ThreadMetadataUpdateParams(WireModel):
+    thread_id: str
+    git_info: GitInfoPatch | None = None
+    project_id: str | None = None
+    daybreak_enabled: bool | None = None
+
+
+class ThreadTurnsListParams(WireModel):
+    thread_id: str
+    cursor: str | None = None
+    limit: U32 = None
+    sort_direction: Literal["asc", "desc"] | None = None
+    items_view: Literal["notLoaded", "summary", "full"] | None = None
+
+
+class ThreadInjectItemsParams(WireModel):
+    thread_id: str
+    items: list[Any]
+
+
+class ThreadApproveGuardianDeniedActionParams(WireModel):
+    thread_id: str
+    event: Any
+
+
+class TurnSteerParams(WireModel):
+    thread_id: str
+    expected_turn_id: str
+    input: list[TextInput]

@@ -61,6 +61,8 @@ class ThreadSettings:
     dynamic_tools: list[Json] = field(default_factory=list)
     """Client-implemented tools (thread/start `dynamicTools`), in the client's wire shape."""
     bypass_hook_trust: bool = False
+    service_tier: str | None = None
+    """What `serviceTier` echoes (upstream's name for the requested tier); None when none was requested."""
     """thread/start `config.bypass_hook_trust`: run hooks that are not trusted yet (with a warning)."""
 
 

@@ -1,0 +1,149 @@
+"""The official Python SDK (PyPI `openai-codex`) driving a whole conversation through its public API.
+
+The SDK launches the command it is given, so it drives our server exactly as it drives upstream's, against
+the same Responses stand-in; its models are generated from upstream's schema, so a shape it cannot parse
+fails here. Every test uses only what a user of the SDK would call (`Codex`, `Thread`, `TurnHandle`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.responses_api import ResponsesApiStub, slow_reply, text_reply
+from harness.pytest_plugin import server_command
+from harness.transports import default_env
+
+openai_codex = pytest.importorskip("openai_codex", reason="the `test` extra installs the upstream SDK")
+
+
+@pytest.fixture
+def codex_home(tmp_path: Path, model: ResponsesApiStub) -> Path:
+    home = tmp_path / "codex"
+    home.mkdir()
+    (home / "config.toml").write_text(model.config_toml())
+    return home
+
+
+@pytest.fixture
+def codex(app_server_kind: str, codex_home: Path) -> Iterator[Any]:
+    with sdk(app_server_kind, codex_home) as client:
+        client.login_api_key("sk-from-the-sdk")
+        yield client
+
+
+def sdk(kind: str, home: Path) -> Any:
+    config = openai_codex.CodexConfig(launch_args_override=tuple(server_command(kind)), env=default_env(home))
+    return openai_codex.Codex(config)
+
+
+def user_texts(request: Any) -> list[str]:
+    return [text for role, text in request.input_texts() if role == "user" and not text.startswith("<")]
+
+
+def test_run_returns_the_final_response_and_read_shows_the_turn(
+    codex: Any, model: ResponsesApiStub, tmp_path: Path
+) -> None:
+    model.enqueue(text_reply("pong from the stand-in"))
+    thread = codex.thread_start(cwd=str(tmp_path))
+    result = thread.run("ping")
+    assert result.status.value == "completed"
+    assert result.final_response == "pong from the stand-in"
+    assert result.usage is not None
+    assert result.usage.last.total_tokens == 15
+    read = thread.read(include_turns=True).thread
+    assert read.id == thread.id
+    assert [turn.id for turn in read.turns] == [result.id]
+    kinds = [item.root.type for item in read.turns[0].items]
+    assert kinds == ["userMessage", "agentMessage"]
+
+
+def test_stream_yields_deltas_then_the_completed_turn(codex: Any, model: ResponsesApiStub, tmp_path: Path) -> None:
+    model.enqueue(text_reply("streamed in pieces", chunks=3))
+    thread = codex.thread_start(cwd=str(tmp_path))
+    handle = thread.turn("hi")
+    events = list(handle.stream())
+    methods = [event.method for event in events]
+    assert methods[0] == "turn/started"
+    assert methods[-1] == "turn/completed"
+    deltas = [event.payload.delta for event in events if event.method == "item/agentMessage/delta"]
+    assert "".join(deltas) == "streamed in pieces"
+    assert events[-1].payload.turn.status.value == "completed"
+
+
+def test_list_shows_threads_that_have_turns(codex: Any, model: ResponsesApiStub, tmp_path: Path) -> None:
+    model.enqueue(text_reply("one"))
+    used = codex.thread_start(cwd=str(tmp_path))
+    used.run("first")
+    codex.thread_start(cwd=str(tmp_path))  # no turn yet: not listed
+    listed = codex.thread_list()
+    assert [thread.id for thread in listed.data] == [used.id]
+    assert listed.data[0].preview == "first"
+
+
+def test_fork_continues_from_the_copied_history(codex: Any, model: ResponsesApiStub, tmp_path: Path) -> None:
+    model.enqueue(text_reply("pong one"), text_reply("on the fork"))
+    thread = codex.thread_start(cwd=str(tmp_path))
+    thread.run("ping")
+    fork = codex.thread_fork(thread.id)
+    assert fork.id != thread.id
+    assert fork.read().thread.forked_from_id == thread.id
+    assert fork.run("fork question").final_response == "on the fork"
+    sent = model.wait_for_posts(2)[-1]
+    assert user_texts(sent) == ["ping", "fork question"]
+
+
+def test_resume_after_restart_replays_the_history(
+    app_server_kind: str, codex_home: Path, model: ResponsesApiStub, tmp_path: Path
+) -> None:
+    model.enqueue(text_reply("remembered"), text_reply("second life"))
+    with sdk(app_server_kind, codex_home) as first:
+        first.login_api_key("sk-from-the-sdk")
+        thread = first.thread_start(cwd=str(tmp_path))
+        thread.run("before restart")
+    with sdk(app_server_kind, codex_home) as second:
+        second.login_api_key("sk-from-the-sdk")
+        resumed = second.thread_resume(thread.id)
+        assert resumed.id == thread.id
+        assert resumed.run("after restart").final_response == "second life"
+    sent = model.wait_for_posts(2)[-1]
+    assert user_texts(sent) == ["before restart", "after restart"]
+
+
+def test_archive_then_unarchive_brings_the_thread_back(codex: Any, model: ResponsesApiStub, tmp_path: Path) -> None:
+    thread = codex.thread_start(cwd=str(tmp_path))
+    thread.run("keep me")
+    codex.thread_archive(thread.id)
+    assert [t.id for t in codex.thread_list().data] == []
+    assert [t.id for t in codex.thread_list(archived=True).data] == [thread.id]
+    restored = codex.thread_unarchive(thread.id)
+    assert restored.id == thread.id
+    assert [t.id for t in codex.thread_list().data] == [thread.id]
+    assert [t.id for t in codex.thread_list(archived=True).data] == []
+
+
+def test_set_name_is_what_read_and_list_show(codex: Any, model: ResponsesApiStub, tmp_path: Path) -> None:
+    thread = codex.thread_start(cwd=str(tmp_path))
+    thread.run("hello")
+    thread.set_name("Release checklist")
+    assert thread.read().thread.name == "Release checklist"
+    assert [t.name for t in codex.thread_list().data] == ["Release checklist"]
+
+
+def test_interrupt_stops_the_turn(codex: Any, model: ResponsesApiStub, tmp_path: Path) -> None:
+    slow = slow_reply("partial ", "never sent")
+    model.enqueue(slow)
+    thread = codex.thread_start(cwd=str(tmp_path))
+    handle = thread.turn("ping")
+    stream = handle.stream()
+    for event in stream:
+        if event.method == "item/agentMessage/delta":
+            break
+    handle.interrupt()
+    events = list(stream)
+    slow.release()
+    assert events[-1].payload.turn.status.value == "interrupted"
+    assert thread.read(include_turns=True).thread.turns[0].status.value == "interrupted"

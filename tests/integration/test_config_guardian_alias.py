@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.pytest_plugin import AppServerFactory
+from codex_app_harness.pytest_plugin import AppServerFactory
 
 ALIAS = "[features]\nguardian_approval = true\n"
 EXPLICIT_USER = 'approvals_reviewer = "user"\n'

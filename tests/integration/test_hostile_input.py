@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.sync.client import ClientConnection
 
-from harness.pytest_plugin import server_command
-from harness.transports import default_env
+from codex_app_harness.pytest_plugin import server_command
+from codex_app_harness.transports import default_env
 from tests.integration.ws_support import metadata_works, raw_client, response_to
 
 LINES = int(os.environ.get("HOSTILE_LINES", "300"))

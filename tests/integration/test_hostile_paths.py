@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness import Client
+from codex_app_harness import Client
 
 BAD_NAME = b"bad\xff"
 LOSSY_NAME = "bad\ufffd"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from fixtures.responses_api import ResponsesApiStub, model_info
-from harness import RpcResponseError
-from harness.pytest_plugin import AppServerFactory
+from codex_app_harness import RpcResponseError
+from codex_app_harness.pytest_plugin import AppServerFactory
 
 BUILTIN_LISTED = [
     "gpt-6.1-sol",

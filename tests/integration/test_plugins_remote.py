@@ -27,8 +27,8 @@ from fixtures.plugin_backend import (
     remote_plugin,
     tar_gz,
 )
-from harness import Client, RpcResponseError
-from harness.pytest_plugin import AppServerFactory
+from codex_app_harness import Client, RpcResponseError
+from codex_app_harness.pytest_plugin import AppServerFactory
 
 REMOTE = "openai-curated-remote"
 STARTUP_SYNC = "/ps/plugins/installed?limit=200&includeDownloadUrls=true"

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from fixtures.responses_api import ResponsesApiStub, slow_reply, text_reply
-from harness.pytest_plugin import server_command
-from harness.transports import default_env
+from codex_app_harness.pytest_plugin import server_command
+from codex_app_harness.transports import default_env
 
 openai_codex = pytest.importorskip("openai_codex", reason="the `test` extra installs the upstream SDK")
 

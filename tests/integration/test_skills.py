@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from harness import Client, RpcResponseError
-from harness.pytest_plugin import AppServerFactory
+from codex_app_harness import Client, RpcResponseError
+from codex_app_harness.pytest_plugin import AppServerFactory
 
 
 def write_skill(directory: Path, name: str, description: str = "d", extra: str = "") -> Path:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from fixtures.responses_api import ResponsesApiStub, text_reply
-from harness import Client, RpcResponseError
-from harness.pytest_plugin import AppServerFactory
+from codex_app_harness import Client, RpcResponseError
+from codex_app_harness.pytest_plugin import AppServerFactory
 
 UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
 """A well-formed thread id no thread has."""

@@ -131,6 +131,34 @@ def zsh_check(session: nox.Session) -> None:
     session.run("python", "-m", "release", "zsh", "check", *session.posargs)
 
 
+@nox.session(name="zsh-smoke")
+def zsh_smoke(session: nox.Session) -> None:
+    """Smoke-test a build, or with `-- --artifact TARBALL` a packaged artifact (the macos-15 runner's job)."""
+    install_project(session, "zsh")
+    session.run("python", "-m", "release", "zsh", "smoke", *session.posargs)
+
+
+@nox.session(name="zsh-compare")
+def zsh_compare(session: nox.Session) -> None:
+    """`-- DIR_A DIR_B`: fail unless both hold every target's tarball with the same digests."""
+    install_project(session)
+    session.run("python", "-m", "release", "zsh", "compare", *session.posargs)
+
+
+@nox.session(name="zsh-repro")
+def zsh_repro(session: nox.Session) -> None:
+    """Two clean builds of one target (`-- --target T`) in two work dirs; fails if the tarballs differ.
+
+    Without arguments, the tests that build every target twice (about 25 minutes on 2 cores, so not in
+    the default test run).
+    """
+    install_project(session, "test")
+    if session.posargs:
+        session.run("python", "-m", "release", "zsh", "repro", *session.posargs)
+    else:
+        session.run("pytest", "-n", "0", "-p", "no:cacheprovider", "-m", "repro", "tests/release/test_zsh_repro.py")
+
+
 @nox.session(name="zsh-container")
 def zsh_container(session: nox.Session) -> None:
     """The Linux build inside a container through the docker SDK; needs a running engine.

@@ -51,6 +51,8 @@ class Target:
     """qemu-user binary that runs the artifact on a foreign Linux host, if any."""
     ncurses_configure: tuple[str, ...] = ()
     """ncurses configure arguments this target needs on top of the shared ones."""
+    excluded_modules: tuple[str, ...] = ()
+    """zsh modules left out of this target although configure finds them usable, each said why in the row."""
 
     @property
     def asset_name(self) -> str:
@@ -105,6 +107,9 @@ TARGETS: tuple[Target, ...] = (
         # ncurses keeps a `short` ospeed on Apple by including the SDK's <sys/ttydev.h>, which zig's macOS
         # headers do not ship; an `unsigned` ospeed needs no old-tty header (only zsh links this ncurses).
         ncurses_configure=("--with-ospeed=unsigned",),
+        # zsh/zftp includes <arpa/telnet.h>, which zig's macOS headers do not ship; the module is an FTP
+        # client nobody needs for exec approval, so it is left out rather than its header vendored.
+        excluded_modules=("zsh/zftp",),
         machine="arm64",
         system="Darwin",
         qemu=None,

@@ -1,7 +1,8 @@
-"""The system clang on macOS: the native toolchain of the `aarch64-apple-darwin` target.
+"""The system clang on macOS: a fallback toolchain for `aarch64-apple-darwin` (`--toolchain darwin-clang`).
 
-macOS does not support fully static executables and ships a terminal library, so the binary links
-libSystem and the system ncurses dynamically; everything else follows the same recipe as the zig targets.
+The release builds macOS on Linux with zig; this exists for developing on a Mac. It follows the same recipe
+so its output passes the same structural check: the pinned ncurses linked statically, libSystem the only
+dylib, macOS 12 as the minimum. It cannot run anywhere but a Mac and is not tested here.
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ import subprocess
 from pathlib import Path
 
 from release.errors import ReleaseError
-from release.targets import Target
+from release.targets import MACOS_MINIMUM, Target
 from release.toolchains import write_script
 
 
 class DarwinClang:
     name = "darwin-clang"
     static = False
-    builds_ncurses = False
-    term_lib = "ncurses"
+    builds_ncurses = True
+    term_lib = "ncursesw"
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -45,7 +46,7 @@ class DarwinClang:
         return {}
 
     def write_wrappers(self, bin_dir: Path) -> dict[str, str]:
-        write_script(bin_dir / "cc", 'exec clang -arch arm64 "$@"')
+        write_script(bin_dir / "cc", f'exec clang -arch arm64 -mmacosx-version-min={MACOS_MINIMUM} "$@"')
         return {"CC": str(bin_dir / "cc")}
 
     def strip_flag(self) -> str:

@@ -159,6 +159,8 @@ def build_inputs(target: Target, toolchain: Toolchain) -> dict[str, Any]:
         "cflags": CFLAGS_BASE,
         "static": toolchain.static,
         "strip": toolchain.strip_flag(),
+        # Only where a row excludes modules, so the cache keys of the other targets stay what they were.
+        **({"excluded_modules": list(target.excluded_modules)} if target.excluded_modules else {}),
     }
 
 
@@ -253,7 +255,9 @@ def build(
             dirs.logs / "zsh-configure.log",
             "zsh configure",
         )
-        static_modules = link_modules_statically(zsh_src, zsh_env, dirs.logs / "zsh-configure.log")
+        static_modules = link_modules_statically(
+            zsh_src, zsh_env, dirs.logs / "zsh-configure.log", target.excluded_modules
+        )
     with progress.step("make"):
         run(["make", f"-j{jobs}"], zsh_src, zsh_env, dirs.logs / "zsh-make.log", "zsh make")
     with progress.step("strip"):
@@ -271,6 +275,7 @@ def build(
         shutil.copy2(zsh_src / "Src" / "zsh", dirs.zsh)
     record: dict[str, Any] = {
         "key": key,
+        "toolchain": toolchain.name,
         "inputs": inputs,
         "static_modules": static_modules,
         "ldflags": zsh_env["LDFLAGS"].replace(str(dirs.root), "$TARGET_DIR"),
@@ -381,7 +386,7 @@ def build_ncurses(
     run(["make", "install.libs", "install.includes"], src, nc_env, log, "ncurses install")
 
 
-def link_modules_statically(src: Path, env: dict[str, str], log: Path) -> list[str]:
+def link_modules_statically(src: Path, env: dict[str, str], log: Path, excluded: tuple[str, ...] = ()) -> list[str]:
     """Switch every module configure found usable to `link=static` in config.modules.
 
     With --disable-dynamic, configure marks all loadable modules `link=no`, which would drop zsh/regex,
@@ -393,7 +398,8 @@ def link_modules_statically(src: Path, env: dict[str, str], log: Path) -> list[s
     )
     if result.returncode != 0:
         raise ReleaseError(f"evaluating zsh module rules failed: {result.stderr.strip()}")
-    usable = {name for name, _, link in (line.partition(" ") for line in result.stdout.splitlines()) if link != "no"}
+    lines_out = (line.partition(" ") for line in result.stdout.splitlines())
+    usable = {name for name, _, link in lines_out if link != "no" and name not in excluded}
     config = src / "config.modules"
     lines = config.read_text(encoding="utf-8").splitlines(keepends=True)
     static = []

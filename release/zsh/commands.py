@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ("package", run_package, "stage and write the deterministic tarball, .sha256 and provenance", [package_opts]),
         ("all", run_all, "build, smoke and package", [build_opts, smoke_opts, package_opts, add_container_option]),
         ("check", run_check, "run zsh's own test suite (make check) against the build", []),
+        ("repro", run_repro, "build twice from clean trees in two work dirs and compare the tarballs", [build_opts]),
     ):
         parser = steps.add_parser(name, help=help_text, description=help_text)
         add_common(parser)
         for add_options in option_groups:
             add_options(parser)
         parser.set_defaults(run=run)
+    compare = steps.add_parser(
+        "compare",
+        help="fail unless two directories hold every target's tarball with equal digests",
+        description="Compare the tarballs of two independent builds (the release workflow's two attempts).",
+    )
+    compare.add_argument("first", type=Path, help="directory with one build's packages")
+    compare.add_argument("second", type=Path, help="directory with the other build's packages")
+    compare.set_defaults(run=run_compare)
     bump = steps.add_parser(
         "bump",
         help="pin a new version of zsh or ncurses in source.json",
@@ -73,6 +83,12 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--jobs", type=int, default=None, help="parallel make jobs (default: CPU count)")
     parser.add_argument("--rebuild", action="store_true", help="build even if an up-to-date build exists")
+    parser.add_argument(
+        "--toolchain",
+        choices=sorted({name for t in targets.TARGETS for name in t.fallback_toolchains}),
+        help="build with a fallback toolchain the target's row lists (e.g. darwin-clang on a Mac); "
+        "not the release path",
+    )
 
 
 def add_container_option(parser: argparse.ArgumentParser) -> None:
@@ -84,6 +100,12 @@ def add_container_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_smoke_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--artifact",
+        type=Path,
+        metavar="TARBALL",
+        help="smoke-test this packaged tarball (its provenance JSON beside it) instead of the build tree",
+    )
     parser.add_argument(
         "--install-qemu",
         action="store_true",
@@ -117,7 +139,9 @@ def context(args: argparse.Namespace) -> tuple[Target, WorkDir, TargetDirs, Prog
     return target, work, work.target(target), Progress(f"zsh {target.triple}")
 
 
-def do_build(args: argparse.Namespace, target: Target, work: WorkDir, progress: Progress) -> dict[str, Any]:
+def do_build(
+    args: argparse.Namespace, target: Target, work: WorkDir, progress: Progress, *, force: bool = False
+) -> dict[str, Any]:
     return build.build(
         target,
         work,
@@ -125,23 +149,29 @@ def do_build(args: argparse.Namespace, target: Target, work: WorkDir, progress: 
         zsh_source=args.source,
         ncurses_source=args.ncurses_source,
         jobs=args.jobs,
-        force=args.rebuild,
+        force=force or args.rebuild,
+        toolchain=for_target(target, args.toolchain),
     )
 
 
 def do_smoke(
-    args: argparse.Namespace, target: Target, dirs: TargetDirs, record: dict[str, Any], progress: Progress
+    args: argparse.Namespace,
+    target: Target,
+    dirs: TargetDirs,
+    record: dict[str, Any],
+    progress: Progress,
+    binary: Path | None = None,
 ) -> dict[str, Any]:
     if args.install_qemu:
         smoke.install_qemu(target, progress)
     with progress.step("smoke"):
         results = smoke.smoke(
             target,
-            dirs.zsh,
+            binary or dirs.zsh,
             dirs.root / "smoke",
             version=pins.load().zsh.version,
             modules=record["static_modules"],
-            static=for_target(target).static,
+            static=target.static,
         )
     for result in results:
         progress.say(f"  {result.status:7} {result.name}: {result.detail}")
@@ -185,7 +215,13 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_smoke(args: argparse.Namespace) -> int:
     target, _, dirs, progress = context(args)
-    do_smoke(args, target, dirs, build.require_record(dirs, target), progress)
+    if args.artifact is None:
+        do_smoke(args, target, dirs, build.require_record(dirs, target), progress)
+        return 0
+    # A packaged artifact (the macos-15 runner smoke-tests what the Linux job built): the binary comes out
+    # of the tarball and the module list out of the provenance written with it.
+    binary, record = package.unpack(args.artifact, target, dirs.root / "artifact")
+    do_smoke(args, target, dirs, record, progress, binary=binary)
     return 0
 
 
@@ -222,6 +258,44 @@ def run_check(args: argparse.Namespace) -> int:
     progress.say(outcome.summary())
     if outcome.unexpected:
         raise ReleaseError(outcome.summary())
+    return 0
+
+
+def run_repro(args: argparse.Namespace) -> int:
+    """Two clean builds of one target in two work dirs (sharing only the verified downloads), packaged
+    the same way; any difference in the binary or the tarball is an error naming both digests."""
+    target, work, _, progress = context(args)
+    digests = []
+    for name in ("repro-a", "repro-b"):
+        root = work.root / name
+        progress.say(f"clean build in {root}")
+        shutil.rmtree(root, ignore_errors=True)
+        tree = build.open_work_dir(root, downloads=work.downloads)
+        record = do_build(args, target, tree, progress, force=True)
+        artifact = package.package(target, tree.target(target), record, root / "dist", build.source_date_epoch(), None)
+        digests.append((record["zsh_sha256"], artifact.sha256))
+        progress.say(f"{name}: binary {record['zsh_sha256']}, tarball {artifact.sha256}")
+    if digests[0] != digests[1]:
+        raise ReleaseError(f"{target.triple} is not reproducible: {digests[0]} != {digests[1]} (binary, tarball)")
+    progress.say(f"{target.triple} is reproducible: two clean builds give tarball sha256 {digests[0][1]}")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    differences = []
+    for target in targets.TARGETS:
+        pair = [directory / target.asset_name for directory in (args.first, args.second)]
+        missing = [str(path) for path in pair if not path.is_file()]
+        if missing:
+            differences.append(f"{target.triple}: missing {', '.join(missing)}")
+            continue
+        first, second = (fetch.sha256_file(path) for path in pair)
+        print(f"{target.asset_name}: {first} {'==' if first == second else '!='} {second}")
+        if first != second:
+            differences.append(f"{target.triple}: {first} != {second}")
+    if differences:
+        raise ReleaseError(f"the two builds differ: {'; '.join(differences)}")
+    print(f"all {len(targets.TARGETS)} targets are bit for bit reproducible")
     return 0
 
 

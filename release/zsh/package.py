@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import shutil
 import tarfile
 from dataclasses import dataclass
@@ -17,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from codex_app_tools.atomic import atomic_write, atomic_writer
+from release.errors import ReleaseError
 from release.targets import Target
 from release.zsh import pins
-from release.zsh.build import TargetDirs, write_json
+from release.zsh.build import TargetDirs, safe_extract, write_json
 from release.zsh.fetch import sha256_file
 
 TOP = "codex-zsh"
@@ -75,6 +77,30 @@ def deterministic_tar_gz(top: Path, dest: Path, mtime: int) -> None:
         gz.write(raw.getvalue())
 
 
+def provenance_path(dist: Path, target: Target) -> Path:
+    return dist / f"codex-zsh-{target.triple}.provenance.json"
+
+
+def unpack(tarball: Path, target: Target, dest: Path) -> tuple[Path, dict[str, Any]]:
+    """The binary inside a packaged artifact and the build facts its provenance records, both verified
+    against the digests in that provenance; for smoke-testing an artifact built on another machine."""
+    provenance = provenance_path(tarball.parent, target)
+    try:
+        facts: dict[str, Any] = json.loads(provenance.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReleaseError(f"cannot read {provenance.name} next to the artifact: {exc}") from None
+    if facts.get("sha256") != sha256_file(tarball):
+        raise ReleaseError(f"{tarball.name} does not match the sha256 its provenance records")
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    with tarfile.open(tarball) as tar:
+        safe_extract(tar, tar.getmembers(), dest)
+    binary = dest / TOP / "bin" / "zsh"
+    if not binary.is_file() or sha256_file(binary) != facts["binary"]["sha256"]:
+        raise ReleaseError(f"{tarball.name} does not hold the binary its provenance records")
+    return binary, {"static_modules": facts["static_modules"], "zsh_sha256": facts["binary"]["sha256"]}
+
+
 def package(
     target: Target,
     dirs: TargetDirs,
@@ -94,7 +120,7 @@ def package(
         shutil.copyfileobj(source, out)
     p = pins.load()
     inputs = record["inputs"]
-    provenance = dist / f"codex-zsh-{target.triple}.provenance.json"
+    provenance = provenance_path(dist, target)
     write_json(
         provenance,
         {
@@ -105,6 +131,10 @@ def package(
             "ncurses": inputs["ncurses"] and {"version": p.ncurses.version, **inputs["ncurses"]},
             "patch": {"file": "exec-wrapper.patch", "sha256": inputs["patch_sha256"]},
             "compiler": inputs["compiler"],
+            "toolchain": {"name": record.get("toolchain", target.toolchain), "target": target.zig_target},
+            # The exact command that produced this artifact from a checkout of the attested commit; the
+            # same command on any Linux machine gives the same sha256 (README: rebuilding bit for bit).
+            "command": f"./nox -s zsh -- --target {target.triple}",
             "flags": {
                 "cflags": inputs["cflags"],
                 "ldflags": record["ldflags"],

@@ -38,20 +38,69 @@ CI = load("ci.yml")
 ALL = {"zsh-release.yml": RELEASE, "ci.yml": CI}
 
 
-def test_build_matrix_is_the_targets_table() -> None:
+def test_build_matrix_is_the_targets_table_built_twice() -> None:
     matrix = RELEASE["jobs"]["build"]["strategy"]["matrix"]
-    assert matrix == {"include": [{"target": t.triple, "runner": t.runner} for t in targets.TARGETS]}
+    assert matrix == {
+        "target": [t.triple for t in targets.TARGETS],
+        "attempt": ["a", "b"],
+        "include": [{"target": t.triple, "runner": t.runner} for t in targets.TARGETS],
+    }
+
+
+def test_every_target_builds_on_linux_and_the_native_smoke_matrix_is_the_tables_smoke_runners() -> None:
+    assert {t.runner for t in targets.TARGETS} == {"ubuntu-24.04"}
+    smoke_matrix = RELEASE["jobs"]["smoke"]["strategy"]["matrix"]
+    expected = [{"target": t.triple, "runner": t.smoke_runner} for t in targets.TARGETS if t.smoke_runner]
+    assert smoke_matrix == {"include": expected}
+    assert RELEASE["jobs"]["smoke"]["needs"] == "build"
+    (download,) = [s for s in RELEASE["jobs"]["smoke"]["steps"] if s.get("uses", "").startswith("actions/download-")]
+    assert download["with"]["name"] == "codex-zsh-${{ matrix.target }}-a"
+    runs = " ".join(s.get("run", "") for s in RELEASE["jobs"]["smoke"]["steps"])
+    assert '--artifact "dist/codex-zsh-$TARGET.tar.gz"' in runs
+
+
+def test_the_two_attempts_build_in_different_work_dirs_and_b_restores_no_cache() -> None:
+    runs = " ".join(s.get("run", "") for s in RELEASE["jobs"]["build"]["steps"])
+    assert '--work-dir "$RUNNER_TEMP/zsh-work-$ATTEMPT"' in runs
+    (cache,) = [s for s in RELEASE["jobs"]["build"]["steps"] if s.get("uses", "").startswith("actions/cache@")]
+    assert cache["if"] == "matrix.attempt == 'a'"
+
+
+def test_the_reproducibility_job_compares_the_two_attempts_and_gates_the_release() -> None:
+    job = RELEASE["jobs"]["reproducible"]
+    assert job["needs"] == "build"
+    assert job["permissions"] == {"contents": "read"}
+    patterns = [s["with"]["pattern"] for s in job["steps"] if s.get("uses", "").startswith("actions/download-")]
+    assert patterns == ["codex-zsh-*-a", "codex-zsh-*-b"]
+    assert "./nox -s zsh-compare -- dist-a dist-b" in " ".join(s.get("run", "") for s in job["steps"])
+    assert set(RELEASE["jobs"]["attest"]["needs"]) == {"reproducible", "smoke"}
+    assert RELEASE["jobs"]["publish"]["needs"] == "attest"
+
+
+def test_the_attestation_job_alone_may_mint_tokens_and_write_attestations() -> None:
+    jobs = RELEASE["jobs"]
+    attest = jobs["attest"]
+    assert attest["permissions"] == {"contents": "read", "id-token": "write", "attestations": "write"}
+    assert attest["if"] == "startsWith(github.ref, 'refs/tags/zsh-v')"
+    (step,) = [s for s in attest["steps"] if s.get("uses", "").startswith("actions/attest-build-provenance@")]
+    assert re.fullmatch(r"actions/attest-build-provenance@[0-9a-f]{40}", step["uses"])
+    assert step["with"] == {"subject-path": "dist/codex-zsh-*.tar.gz"}
+    others = [job.get("permissions", {}) for name, job in jobs.items() if name != "attest"]
+    assert not [p for p in others if {"id-token", "attestations"} & set(p)]
 
 
 def test_build_uploads_each_targets_asset_under_the_name_publish_downloads() -> None:
     (upload,) = [
         s for s in RELEASE["jobs"]["build"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")
     ]
-    (download,) = [s for s in steps(RELEASE) if s.get("uses", "").startswith("actions/download-artifact@")]
+    (download,) = [
+        s for s in RELEASE["jobs"]["publish"]["steps"] if s.get("uses", "").startswith("actions/download-artifact@")
+    ]
     for t in targets.TARGETS:
         paths = upload["with"]["path"].replace("${{ matrix.target }}", t.triple).split()
-        assert paths == [f"dist/{t.asset_name}", f"dist/{t.asset_name}.sha256"]
-        name = upload["with"]["name"].replace("${{ matrix.target }}", t.triple)
+        provenance = f"dist/codex-zsh-{t.triple}.provenance.json"
+        assert paths == [f"dist/{t.asset_name}", f"dist/{t.asset_name}.sha256", provenance]
+        name = upload["with"]["name"].replace("${{ matrix.target }}", t.triple).replace("${{ matrix.attempt }}", "a")
         assert re.fullmatch(download["with"]["pattern"].replace("*", ".*"), name)
     assert download["with"]["merge-multiple"] is True
 
@@ -79,6 +128,7 @@ def test_release_workflow_grants_nothing_by_default_and_writes_only_to_publish()
     assert RELEASE["permissions"] == {}
     jobs = RELEASE["jobs"]
     assert jobs["build"]["permissions"] == {"contents": "read"}
+    assert jobs["reproducible"]["permissions"] == jobs["smoke"]["permissions"] == {"contents": "read"}
     assert jobs["publish"]["permissions"] == {"contents": "write", "pull-requests": "write"}
 
 
@@ -97,13 +147,14 @@ def test_release_runs_on_source_changes_on_main_on_tags_and_by_hand() -> None:
 
 def test_publish_runs_only_for_tags_after_every_build() -> None:
     publish = RELEASE["jobs"]["publish"]
-    assert publish["needs"] == "build"
+    assert publish["needs"] == "attest"
     assert publish["if"] == "startsWith(github.ref, 'refs/tags/zsh-v')"
 
 
 def test_builds_and_publish_run_the_developers_nox_sessions() -> None:
     runs = " ".join(s.get("run", "") for s in steps(RELEASE))
     assert './nox -s zsh -- --target "$TARGET"' in runs
+    assert "./nox -s zsh-smoke -- " in runs
     assert "./nox -s release -- " in runs
 
 
@@ -147,5 +198,5 @@ def nox_sessions() -> set[str]:
 def test_every_nox_session_a_workflow_runs_exists() -> None:
     runs = " ".join(s.get("run", "") for workflow in ALL.values() for s in steps(workflow))
     used = set(re.findall(r"\./nox -s (\w[\w-]*)", runs)) | set(CI["jobs"]["nox"]["strategy"]["matrix"]["session"])
-    assert used == {"zsh", "release", "lint", "tests"}
+    assert used == {"zsh", "zsh-smoke", "zsh-compare", "release", "lint", "tests"}
     assert used <= nox_sessions()

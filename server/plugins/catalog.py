@@ -163,7 +163,46 @@ def remote_marketplace_view(plugins: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def remote_detail(item: dict[str, Any], summary_view: dict[str, Any]) -> dict[str, Any]:
+def remote_skill_interface(raw: Any) -> dict[str, Any] | None:
+    """SkillInterface of a backend skill; null when the backend gave none of its fields."""
+    table: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    view = {
+        "displayName": text_or_none(table, "display_name"),
+        "shortDescription": text_or_none(table, "short_description"),
+        "iconSmall": None,
+        "iconLarge": None,
+        "iconSmallUrl": text_or_none(table, "icon_small_url"),
+        "iconLargeUrl": text_or_none(table, "icon_large_url"),
+        "brandColor": text_or_none(table, "brand_color"),
+        "defaultPrompt": text_or_none(table, "default_prompt"),
+    }
+    return view if any(value is not None for value in view.values()) else None
+
+
+def remote_skills(item: dict[str, Any], disabled: set[str]) -> list[dict[str, Any]]:
+    """`release.skills`, named as the backend names them (no `<plugin>:` prefix), without a local path."""
+    raw = remote.release(item).get("skills")
+    skills = []
+    for skill in raw if isinstance(raw, list) else []:
+        if not isinstance(skill, dict) or not isinstance(skill.get("name"), str):
+            continue
+        interface = skill.get("interface")
+        skills.append(
+            {
+                "name": skill["name"],
+                "description": text_or_none(skill, "description") or "",
+                "shortDescription": text_or_none(interface, "short_description")
+                if isinstance(interface, dict)
+                else None,
+                "interface": remote_skill_interface(interface),
+                "path": None,
+                "enabled": skill["name"] not in disabled,
+            }
+        )
+    return skills
+
+
+def remote_detail(item: dict[str, Any], summary_view: dict[str, Any], disabled: set[str]) -> dict[str, Any]:
     release = remote.release(item)
     return {
         "marketplaceName": remote.REMOTE_MARKETPLACE,
@@ -171,7 +210,7 @@ def remote_detail(item: dict[str, Any], summary_view: dict[str, Any]) -> dict[st
         "summary": summary_view,
         "shareUrl": None,
         "description": text_or_none(release, "description"),
-        "skills": [],
+        "skills": remote_skills(item, disabled),
         "onboardingSkill": None,
         "hooks": [],
         "apps": [],

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 TIMEOUT_SECONDS = 30
 PAGE_LIMIT = 200
+MAX_PAGES = 50
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 """A catalog page bigger than this is refused rather than held in memory."""
 
@@ -109,11 +110,23 @@ class RemoteCatalog:
             ) from None
 
     def page(self, url: str) -> list[dict[str, Any]]:
-        data = self.call("GET", url)
-        plugins = data.get("plugins") if isinstance(data, dict) else None
-        if not isinstance(plugins, list):
-            raise CatalogError(f"failed to parse remote plugin catalog response from {url}: missing field `plugins`")
-        return [item for item in plugins if is_item(item)]
+        """Every item of a paged listing, following `pagination.next_page_token` as `pageToken`."""
+        items: list[dict[str, Any]] = []
+        next_url = url
+        for _ in range(MAX_PAGES):
+            data = self.call("GET", next_url)
+            plugins = data.get("plugins") if isinstance(data, dict) else None
+            if not isinstance(plugins, list):
+                raise CatalogError(
+                    f"failed to parse remote plugin catalog response from {next_url}: missing field `plugins`"
+                )
+            items += [item for item in plugins if is_item(item)]
+            pagination = data.get("pagination")
+            token = pagination.get("next_page_token") if isinstance(pagination, dict) else None
+            if not isinstance(token, str) or not token:
+                return items
+            next_url = f"{url}&{urlencode({'pageToken': token})}"
+        raise CatalogError(f"remote plugin catalog listing at {url} has more than {MAX_PAGES} pages")
 
     def installed(self, *, download_urls: bool = False) -> list[dict[str, Any]]:
         query = {"limit": str(PAGE_LIMIT)}
@@ -135,7 +148,7 @@ class RemoteCatalog:
         return dict(item)
 
     def change(self, plugin_id: str, action: str) -> None:
-        """POST install/uninstall; the backend must answer with the plugin's id."""
+        """POST install/uninstall; the backend must answer with the plugin's id and its new enabled state."""
         query = {"includeAppsNeedingAuth": "true"} if action == "install" else None
         url = self.url(f"{plugin_id}/{action}", query)
         answer = self.call("POST", url)
@@ -143,6 +156,12 @@ class RemoteCatalog:
             actual = answer.get("id") if isinstance(answer, dict) else None
             raise CatalogError(
                 f"remote plugin mutation returned unexpected plugin id: expected `{plugin_id}`, got `{actual}`"
+            )
+        expected = action == "install"
+        if answer.get("enabled") is not expected:
+            raise CatalogError(
+                f"remote plugin mutation returned unexpected enabled state for `{plugin_id}`: "
+                f"expected {str(expected).lower()}, got {json.dumps(answer.get('enabled'))}"
             )
 
 

@@ -109,7 +109,9 @@ def read(server: ServerContext, remote_id: str) -> dict[str, Any]:
     local = bundle.cached_version(server.codex_home, REMOTE_MARKETPLACE, item["name"])
     enabled = state is not None and state.get("enabled") is True
     summary = remote_summary(item, installed=state is not None, enabled=enabled, local_version=local)
-    return remote_detail(item, summary)
+    names = state.get("disabled_skill_names") if state is not None else None
+    disabled = {name for name in names if isinstance(name, str)} if isinstance(names, list) else set()
+    return remote_detail(item, summary, disabled)
 
 
 def install(server: ServerContext, remote_id: str) -> str:

@@ -236,6 +236,58 @@ def test_list_merges_directory_and_installed_state(app_server_factory: AppServer
     assert "GET /backend-api/ps/plugins/installed?scope=GLOBAL" in calls
 
 
+REMOTE_SKILLS = [
+    {
+        "name": "post",
+        "description": "posts",
+        "interface": {
+            "display_name": "Post",
+            "short_description": "p short",
+            "brand_color": None,
+            "default_prompt": "do it",
+            "icon_small_url": "https://example.com/s.png",
+            "icon_large_url": None,
+        },
+    },
+    {"name": "read", "description": "reads", "interface": None},
+]
+
+
+def test_read_lists_the_release_skills(app_server_factory: AppServerFactory, remote: Remote) -> None:
+    item = remote_plugin("plugins~slack", "slack")
+    item["release"]["skills"] = REMOTE_SKILLS
+    remote.backend.add(item, installed=True)
+    client = remote.start(app_server_factory)
+    plugin = client.request("plugin/read", {"pluginName": "plugins~slack", "remoteMarketplaceName": REMOTE})["plugin"]
+    assert plugin["skills"] == [
+        {
+            "name": "post",
+            "description": "posts",
+            "shortDescription": "p short",
+            "interface": {
+                "displayName": "Post",
+                "shortDescription": "p short",
+                "iconSmall": None,
+                "iconLarge": None,
+                "iconSmallUrl": "https://example.com/s.png",
+                "iconLargeUrl": None,
+                "brandColor": None,
+                "defaultPrompt": "do it",
+            },
+            "path": None,
+            "enabled": True,
+        },
+        {
+            "name": "read",
+            "description": "reads",
+            "shortDescription": None,
+            "interface": None,
+            "path": None,
+            "enabled": True,
+        },
+    ]
+
+
 def test_read_returns_the_remote_detail(app_server_factory: AppServerFactory, remote: Remote) -> None:
     remote.backend.add(remote_plugin("plugins~slack", "slack"))
     client = remote.start(app_server_factory)

@@ -129,3 +129,27 @@ def test_skills_naming_other_products_are_hidden(tmp_path: Path) -> None:
         (skill / "SKILL.md").write_text(f"---\nname: {name}\ndescription: d\n{extra}---\n")
     names = [skill["name"] for skill in read_manifest(tmp_path).skills("p", "codex")]
     assert names == ["p:codex-only", "p:everywhere"]
+
+
+def test_listings_follow_the_page_token() -> None:
+    with PluginBackend() as backend:
+        for index in range(5):
+            backend.add(remote_plugin(f"plugins~p{index}", f"p{index}"), installed=True)
+        backend.state.page_size = 2
+        items = RemoteCatalog(backend.base_url, LOGIN).installed()
+        assert [item["id"] for item in items] == [f"plugins~p{index}" for index in range(5)]
+        assert backend.calls() == [
+            "GET /backend-api/ps/plugins/installed?limit=200",
+            "GET /backend-api/ps/plugins/installed?limit=200&pageToken=2",
+            "GET /backend-api/ps/plugins/installed?limit=200&pageToken=4",
+        ]
+
+
+def test_a_mutation_answering_the_wrong_state_is_an_error() -> None:
+    with PluginBackend() as backend:
+        backend.fail("uninstall", Failure(200, '{"id": "plugins~a", "enabled": true}'))
+        with pytest.raises(CatalogError) as excinfo:
+            RemoteCatalog(backend.base_url, LOGIN).change("plugins~a", "uninstall")
+    assert str(excinfo.value) == (
+        "remote plugin mutation returned unexpected enabled state for `plugins~a`: expected false, got true"
+    )

@@ -15,13 +15,13 @@ import os
 import shlex
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from server.config.reviewer import normalise
 from server.protocol.errors import InvalidRequest
-from server.threads import agents, exec_approval, guardian, hooks, prompts
+from server.threads import agents, exec_approval, guardian, hooks, prompts, rate_limits
 from server.threads.collaboration import Collaboration
 from server.threads.dynamic_tools import DynamicTool, model_output, parse_dynamic_tools
 from server.threads.exec_bridge import ExecBridge, ExecDecision, ExecRequest
@@ -47,6 +47,12 @@ ESCALATION_REFUSED = (
     "you cannot ask for escalated permissions if the approval policy is Never"
 )
 """upstream's answer to an escalation request nobody may approve: refused before any review or item."""
+
+
+def read_state(thread: Thread) -> Json:
+    """ThreadReadState: no client marks turns read here, so the first unread turn is the thread's first."""
+    first = thread.turns[0]["id"] if thread.turns else None
+    return {"firstUnread": {"type": "turn", "turnId": first} if first else None, "revision": str(uuid.uuid4())}
 
 
 def now_ms() -> int:
@@ -108,6 +114,15 @@ class TurnEngine:
         active = ActiveTurn(turn)
         thread.active = active
         active.task = asyncio.create_task(self._run_shell_turn(thread, active, command, timeout_ms, self._shell()))
+
+    def start_compaction(self, thread: Thread) -> None:
+        """`thread/compact/start`: a turn of its own that replaces the model-visible history."""
+        from server.threads import compaction
+
+        turn = self._begin(thread)
+        active = ActiveTurn(turn)
+        thread.active = active
+        active.task = asyncio.create_task(compaction.run(self, thread, active))
 
     def start_agent_turn(
         self, thread: Thread, message: Json, root_turn_id: str, on_done: Callable[[Thread, str], None]
@@ -215,6 +230,7 @@ class TurnEngine:
             info = await git_info(thread.settings.cwd)
             if info is not None:
                 thread.update_meta(gitInfo=info)
+        thread.notify("thread/readState/changed", {"threadId": thread.id, "readState": read_state(thread)})
         self._finish(thread, active, "completed")
 
     async def _run_agent_turn(
@@ -263,10 +279,15 @@ class TurnEngine:
             for message in self.collaboration.registry.pending_mail(thread):
                 thread.remember(turn_id, message)
             stream = _StreamState(self, thread, turn_id)
+            answered: list[Mapping[str, str]] = []
             try:
-                async for event in target.client.stream(self._request_body(thread), headers, on_retry=stream.on_retry):
+                async for event in target.client.stream(
+                    self._request_body(thread), headers, on_retry=stream.on_retry, on_headers=answered.append
+                ):
                     stream.handle(event)
             except ModelError as exc:
+                if answered:
+                    thread.notify("account/rateLimits/updated", {"rateLimits": rate_limits.snapshot(answered[-1])})
                 raise _TurnFailed(_turn_error(exc)) from None
             stream.commit()
             if stream.usage is not None:
@@ -276,6 +297,8 @@ class TurnEngine:
                 thread.notify(
                     "thread/tokenUsage/updated", {"threadId": thread.id, "turnId": turn_id, "tokenUsage": usage}
                 )
+            if answered:
+                thread.notify("account/rateLimits/updated", {"rateLimits": rate_limits.snapshot(answered[-1])})
             if not stream.calls:
                 blocked = await self._stop_hooks(thread, turn_id, stream.last_text, continuations > 0)
                 if not blocked or continuations >= MAX_STOP_CONTINUATIONS:

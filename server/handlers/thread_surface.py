@@ -17,6 +17,7 @@ from server.protocol.threads import (
     ThreadMetadataUpdateParams,
     ThreadSetNameParams,
     ThreadTurnsListParams,
+    TurnSteerParams,
 )
 from server.session import Session
 from server.threads import surface
@@ -89,6 +90,13 @@ async def thread_compact_start(session: Session, params: ThreadIdParams) -> dict
     follow(session, thread)
     engine(session.server).start_compaction(thread)
     return {}
+
+
+@method("turn/steer", TurnSteerParams)
+async def turn_steer(session: Session, params: TurnSteerParams) -> dict[str, Any]:
+    thread = loaded_thread(session, params.thread_id)
+    turn_id = engine(session.server).steer(thread, params.expected_turn_id, [part.text for part in params.input])
+    return {"turnId": turn_id}
 
 
 @method("thread/inject_items", ThreadInjectItemsParams)

@@ -168,6 +168,30 @@ def test_compact_replaces_the_history_later_turns_send(codex: Any, model: Respon
     assert user_texts(next_request) == ["ping", "next"]
 
 
+def test_steer_adds_input_to_the_turn_in_flight(codex: Any, model: ResponsesApiStub, tmp_path: Path) -> None:
+    slow = slow_reply("thinking ", "about it")
+    model.enqueue(slow, text_reply("steered answer"))
+    thread = codex.thread_start(cwd=str(tmp_path))
+    handle = thread.turn("ping")
+    stream = handle.stream()
+    for event in stream:
+        if event.method == "item/agentMessage/delta":
+            break
+    assert handle.steer("also consider this").turn_id == handle.id
+    model.wait_for_posts(2)
+    slow.release()
+    events = list(stream)
+    assert events[-1].payload.turn.id == handle.id
+    assert events[-1].payload.turn.status.value == "completed"
+    steered = [
+        event.payload.item.root
+        for event in events
+        if event.method == "item/completed" and event.payload.item.root.type == "userMessage"
+    ]
+    assert [part.root.text for part in steered[0].content] == ["also consider this"]
+    assert user_texts(model.posts()[1]) == ["ping", "also consider this"]
+
+
 def test_interrupt_stops_the_turn(codex: Any, model: ResponsesApiStub, tmp_path: Path) -> None:
     slow = slow_reply("partial ", "never sent")
     model.enqueue(slow)

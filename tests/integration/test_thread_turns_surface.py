@@ -1,4 +1,4 @@
-"""Turn-level surface: compaction turns and the notifications upstream sends
+"""Turn-level surface: compaction turns, steering a turn in flight, and the notifications upstream sends
 around every turn (rate limits from the model API's headers, read state).
 
 Runs against ours and the upstream binary with the same Responses stand-in; every expectation (shapes,
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.responses_api import ResponsesApiStub, compaction_reply, text_reply
+from fixtures.responses_api import ResponsesApiStub, compaction_reply, slow_reply, text_reply
 from harness import Client, RpcResponseError
 from harness.pytest_plugin import AppServerFactory
 
@@ -156,3 +156,50 @@ def test_compact_errors(client: Client) -> None:
         "invalid thread id: "
     )
     assert rejected(client, "thread/compact/start", {}).message == "Invalid request: missing field `threadId`"
+
+
+# -------------------------------------------------------------------------------------------- steering
+
+
+def test_steer_adds_input_to_the_turn_in_flight(client: Client, model: ResponsesApiStub, tmp_path: Path) -> None:
+    thread_id = new_thread(client, tmp_path)
+    slow = slow_reply("partial ", "rest")
+    model.enqueue(slow, text_reply("after steer"))
+    turn = client.request("turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "ping"}]})["turn"]
+    client.wait_for("item/agentMessage/delta", turnId=turn["id"])
+    steer = {"threadId": thread_id, "expectedTurnId": turn["id"], "input": [{"type": "text", "text": "also this"}]}
+    assert client.request("turn/steer", steer) == {"turnId": turn["id"]}
+    steered = client.wait_for(
+        "item/completed",
+        turnId=turn["id"],
+        where=lambda params: params["item"]["type"] == "userMessage" and params["item"]["content"][0]["text"] != "ping",
+    )
+    assert steered["item"]["content"] == [{"type": "text", "text": "also this", "text_elements": []}]
+    second = model.wait_for_posts(2)[-1]
+    slow.release()
+    assert user_texts(second) == ["ping", "also this"]
+    done = client.wait_for("turn/completed", **{"turn.id": turn["id"]})["turn"]
+    assert done["status"] == "completed"
+    answer = client.wait_for("item/completed", turnId=turn["id"], **{"item.type": "agentMessage"})["item"]
+    assert answer["text"] == "after steer"
+    assert rejected(client, "turn/steer", steer).message == "no active turn to steer"
+
+
+def test_steer_errors(client: Client, model: ResponsesApiStub, tmp_path: Path) -> None:
+    thread_id = new_thread(client, tmp_path)
+    slow = slow_reply("partial ", "rest")
+    model.enqueue(slow)
+    turn = client.request("turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "ping"}]})["turn"]
+    client.wait_for("item/agentMessage/delta", turnId=turn["id"])
+    text = [{"type": "text", "text": "x"}]
+    wrong = rejected(client, "turn/steer", {"threadId": thread_id, "expectedTurnId": "wrong", "input": text})
+    assert wrong.message == f"expected active turn id `wrong` but found `{turn['id']}`"
+    empty = rejected(client, "turn/steer", {"threadId": thread_id, "expectedTurnId": turn["id"], "input": []})
+    assert empty.message == "input must not be empty"
+    missing = rejected(client, "turn/steer", {"threadId": thread_id, "input": text})
+    assert missing.message == "Invalid request: missing field `expectedTurnId`"
+    malformed = rejected(client, "turn/steer", {"threadId": MALFORMED_ID, "expectedTurnId": turn["id"], "input": text})
+    assert malformed.message.startswith("invalid thread id: ")
+    client.request("turn/interrupt", {"threadId": thread_id, "turnId": turn["id"]})
+    client.wait_for("turn/completed", **{"turn.id": turn["id"]})
+    slow.release()

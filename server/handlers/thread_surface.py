@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from server.handlers.registry import method
-from server.handlers.threads import Subscriptions, store
+from server.handlers.threads import Subscriptions, engine, follow, store
 from server.protocol.errors import InvalidRequest
 from server.protocol.threads import (
     ThreadApproveGuardianDeniedActionParams,
@@ -17,6 +17,7 @@ from server.protocol.threads import (
     ThreadMetadataUpdateParams,
     ThreadSetNameParams,
     ThreadTurnsListParams,
+    TurnSteerParams,
 )
 from server.session import Session
 from server.threads import surface
@@ -77,6 +78,25 @@ async def thread_turns_list(session: Session, params: ThreadTurnsListParams) -> 
     thread = loaded_thread(session, params.thread_id)
     direction = params.sort_direction or "desc"
     return surface.turns_page(thread, params.cursor, params.limit, direction, params.items_view or "summary")
+
+
+@method("thread/compact/start", ThreadIdParams)
+async def thread_compact_start(session: Session, params: ThreadIdParams) -> dict[str, Any]:
+    surface.check_thread_id(params.thread_id)
+    threads = store(session.server)
+    if params.thread_id not in threads.loaded and threads.find_path(params.thread_id) is None:
+        raise InvalidRequest(f"thread not found: {params.thread_id}")
+    thread = threads.get(params.thread_id)
+    follow(session, thread)
+    engine(session.server).start_compaction(thread)
+    return {}
+
+
+@method("turn/steer", TurnSteerParams)
+async def turn_steer(session: Session, params: TurnSteerParams) -> dict[str, Any]:
+    thread = loaded_thread(session, params.thread_id)
+    turn_id = engine(session.server).steer(thread, params.expected_turn_id, [part.text for part in params.input])
+    return {"turnId": turn_id}
 
 
 @method("thread/inject_items", ThreadInjectItemsParams)

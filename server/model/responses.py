@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,16 +90,22 @@ class ResponsesClient:
         self._http = httpx.AsyncClient(timeout=timeout)
 
     async def stream(
-        self, body: dict[str, Any], headers: Mapping[str, str], *, on_retry: Any = None
+        self,
+        body: dict[str, Any],
+        headers: Mapping[str, str],
+        *,
+        on_retry: Any = None,
+        on_headers: Callable[[Mapping[str, str]], None] | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """Yield events of one completed response, retrying failed attempts from scratch.
 
         A retry replays the whole request, so callers must treat events of a failed attempt as void:
-        `on_retry(attempt, error)` is called before each retry so they can reset partial state.
+        `on_retry(attempt, error)` is called before each retry so they can reset partial state;
+        `on_headers(headers)` gets each answer's headers (rate limits travel there, errors included).
         """
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                async for event in self._attempt(body, headers):
+                async for event in self._attempt(body, headers, on_headers):
                     yield event
                 return
             except (StreamDropped, httpx.TransportError, ModelError) as exc:
@@ -112,11 +118,18 @@ class ResponsesClient:
                     on_retry(attempt, exc)
                 await asyncio.sleep(min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1)))
 
-    async def _attempt(self, body: dict[str, Any], headers: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:
+    async def _attempt(
+        self,
+        body: dict[str, Any],
+        headers: Mapping[str, str],
+        on_headers: Callable[[Mapping[str, str]], None] | None,
+    ) -> AsyncIterator[dict[str, Any]]:
         request_headers = {"accept": "text/event-stream", "content-type": "application/json", **headers}
         async with self._http.stream(
             "POST", f"{self.base_url}/responses", content=json.dumps(body), headers=request_headers
         ) as response:
+            if on_headers is not None:
+                on_headers(response.headers)
             if response.status_code != 200:
                 raise _error_from(response, (await response.aread()).decode(errors="replace"))
             async for event in _events(response):

@@ -15,13 +15,13 @@ import os
 import shlex
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from server.config.reviewer import normalise
 from server.protocol.errors import InvalidRequest
-from server.threads import agents, exec_approval, guardian, hooks, prompts
+from server.threads import agents, exec_approval, guardian, hooks, prompts, rate_limits
 from server.threads.collaboration import Collaboration
 from server.threads.dynamic_tools import DynamicTool, model_output, parse_dynamic_tools
 from server.threads.exec_bridge import ExecBridge, ExecDecision, ExecRequest
@@ -49,6 +49,12 @@ ESCALATION_REFUSED = (
 """upstream's answer to an escalation request nobody may approve: refused before any review or item."""
 
 
+def read_state(thread: Thread) -> Json:
+    """ThreadReadState: no client marks turns read here, so the first unread turn is the thread's first."""
+    first = thread.turns[0]["id"] if thread.turns else None
+    return {"firstUnread": {"type": "turn", "turnId": first} if first else None, "revision": str(uuid.uuid4())}
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -60,6 +66,11 @@ class ActiveTurn:
     started: float = field(default_factory=time.monotonic)
     user_items: list[Json] = field(default_factory=list)
     """The user message(s) of this turn, copied into a fork taken mid-turn."""
+    steerable: bool = False
+    """A model turn started by `turn/start`: `turn/steer` may add input to it."""
+    steered: list[Json] = field(default_factory=list)
+    """User messages from `turn/steer` not yet shown to the model."""
+    steer_arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -97,7 +108,7 @@ class TurnEngine:
             "clientId": None,
             "content": [{"type": "text", "text": text, "text_elements": []} for text in text_inputs],
         }
-        active = ActiveTurn(turn, user_items=[user_item])
+        active = ActiveTurn(turn, user_items=[user_item], steerable=True)
         thread.active = active
         active.task = asyncio.create_task(self._run_model_turn(thread, active, user_item, "\n".join(text_inputs)))
         return {**turn, "items": []}
@@ -108,6 +119,15 @@ class TurnEngine:
         active = ActiveTurn(turn)
         thread.active = active
         active.task = asyncio.create_task(self._run_shell_turn(thread, active, command, timeout_ms, self._shell()))
+
+    def start_compaction(self, thread: Thread) -> None:
+        """`thread/compact/start`: a turn of its own that replaces the model-visible history."""
+        from server.threads import compaction
+
+        turn = self._begin(thread)
+        active = ActiveTurn(turn)
+        thread.active = active
+        active.task = asyncio.create_task(compaction.run(self, thread, active))
 
     def start_agent_turn(
         self, thread: Thread, message: Json, root_turn_id: str, on_done: Callable[[Thread, str], None]
@@ -135,6 +155,64 @@ class TurnEngine:
         }
         thread.add_turn(turn)
         return turn
+
+    def steer(self, thread: Thread, expected_turn_id: str, text_inputs: list[str]) -> str:
+        """Queue more user input for the turn in flight; the model request under way is cut short and sent
+        again with it, as upstream does. Returns the turn's id."""
+        if not text_inputs:
+            raise InvalidRequest("input must not be empty")
+        active = thread.active
+        if active is None or not active.steerable:
+            raise InvalidRequest("no active turn to steer")
+        turn_id: str = active.turn["id"]
+        if turn_id != expected_turn_id:
+            raise InvalidRequest(f"expected active turn id `{expected_turn_id}` but found `{turn_id}`")
+        item = {
+            "type": "userMessage",
+            "id": uuid7(),
+            "clientId": None,
+            "content": [{"type": "text", "text": text, "text_elements": []} for text in text_inputs],
+        }
+        active.steered.append(item)
+        active.user_items.append(item)
+        active.steer_arrived.set()
+        return turn_id
+
+    def _take_steered_input(self, thread: Thread, active: ActiveTurn) -> None:
+        """Announce and remember input steered in since the last model request."""
+        turn_id = active.turn["id"]
+        active.steer_arrived.clear()
+        while active.steered:
+            item = active.steered.pop(0)
+            self._item_started(thread, turn_id, item)
+            self._item_completed(thread, turn_id, item)
+            thread.remember(turn_id, prompts.message("user", "\n".join(part["text"] for part in item["content"])))
+
+    async def _stream_round(
+        self, target: ModelTarget, thread: Thread, active: ActiveTurn, stream: _StreamState, answered: list[Any]
+    ) -> bool:
+        """One model request, streamed into `stream`; False when steered input cut it short."""
+        headers = {**target.headers, "session-id": thread.id, "thread-id": thread.id}
+
+        async def consume() -> None:
+            async for event in target.client.stream(
+                self._request_body(thread), headers, on_retry=stream.on_retry, on_headers=answered.append
+            ):
+                stream.handle(event)
+
+        consuming = asyncio.create_task(consume())
+        steering = asyncio.create_task(active.steer_arrived.wait())
+        try:
+            done, _ = await asyncio.wait({consuming, steering}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (consuming, steering):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(consuming, steering, return_exceptions=True)
+        if consuming in done:
+            consuming.result()
+            return True
+        return False
 
     async def interrupt(self, thread: Thread, turn_id: str) -> None:
         active = thread.active
@@ -215,6 +293,7 @@ class TurnEngine:
             info = await git_info(thread.settings.cwd)
             if info is not None:
                 thread.update_meta(gitInfo=info)
+        thread.notify("thread/readState/changed", {"threadId": thread.id, "readState": read_state(thread)})
         self._finish(thread, active, "completed")
 
     async def _run_agent_turn(
@@ -257,17 +336,23 @@ class TurnEngine:
 
         turn_id = active.turn["id"]
         target = self._target()
-        headers = {**target.headers, "session-id": thread.id, "thread-id": thread.id}
         continuations = 0
         for _ in range(MAX_TOOL_ROUNDS):
             for message in self.collaboration.registry.pending_mail(thread):
                 thread.remember(turn_id, message)
+            self._take_steered_input(thread, active)
             stream = _StreamState(self, thread, turn_id)
+            answered: list[Mapping[str, str]] = []
             try:
-                async for event in target.client.stream(self._request_body(thread), headers, on_retry=stream.on_retry):
-                    stream.handle(event)
+                finished = await self._stream_round(target, thread, active, stream, answered)
             except ModelError as exc:
+                if answered:
+                    thread.notify("account/rateLimits/updated", {"rateLimits": rate_limits.snapshot(answered[-1])})
                 raise _TurnFailed(_turn_error(exc)) from None
+            if not finished:
+                if answered:
+                    thread.notify("account/rateLimits/updated", {"rateLimits": rate_limits.snapshot(answered[-1])})
+                continue
             stream.commit()
             if stream.usage is not None:
                 for key, value in stream.usage.items():
@@ -276,6 +361,10 @@ class TurnEngine:
                 thread.notify(
                     "thread/tokenUsage/updated", {"threadId": thread.id, "turnId": turn_id, "tokenUsage": usage}
                 )
+            if answered:
+                thread.notify("account/rateLimits/updated", {"rateLimits": rate_limits.snapshot(answered[-1])})
+            if not stream.calls and active.steered:
+                continue
             if not stream.calls:
                 blocked = await self._stop_hooks(thread, turn_id, stream.last_text, continuations > 0)
                 if not blocked or continuations >= MAX_STOP_CONTINUATIONS:

@@ -9,6 +9,7 @@ Record types:
   turn       a turn started (`turn`: its wire object without items)
   item       a completed item of a turn (`turnId`, `item`: wire ThreadItem)
   model      one input item as the model sees it on later turns (`item`: Responses input item)
+  model_reset  compaction replaced what the model sees (`turnId`, `items`: Responses input items)
   turn_end   a turn ended (`turnId`, `status`, `error`, `completedAt`, `durationMs`)
 """
 
@@ -77,6 +78,8 @@ def replay(path: Path) -> ReplayedThread:
                 turns[record["turnId"]]["items"].append(record["item"])
             elif kind == "model":
                 model_history.append({"turnId": record.get("turnId"), "item": record["item"]})
+            elif kind == "model_reset":
+                model_history = [{"turnId": record.get("turnId"), "item": item} for item in record["items"]]
             elif kind == "turn_end" and record.get("turnId") in turns:
                 turns[record["turnId"]].update(
                     {k: record.get(k) for k in ("status", "error", "completedAt", "durationMs")}

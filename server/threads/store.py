@@ -137,6 +137,11 @@ class Thread:
         self.model_history.append({"turnId": turn_id, "item": model_item})
         self.rollout.append({"type": "model", "turnId": turn_id, "item": model_item})
 
+    def replace_model_history(self, turn_id: str, items: list[Json]) -> None:
+        """Compaction: what the model sees on later turns is `items` alone from now on."""
+        self.model_history = [{"turnId": turn_id, "item": item} for item in items]
+        self.rollout.append({"type": "model_reset", "turnId": turn_id, "items": items})
+
     async def ask_client(self, method: str, params: Json) -> Any:
         """A server->client request to one connection following this thread; LookupError when none does."""
         for session in self.subscribers:

@@ -7,17 +7,21 @@ fails here. Every test uses only what a user of the SDK would call (`Codex`, `Th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fixtures.responses_api import ResponsesApiStub, slow_reply, text_reply
+from fixtures.responses_api import ResponsesApiStub, compaction_reply, slow_reply, text_reply
 from codex_app_harness.pytest_plugin import server_command
 from codex_app_harness.transports import default_env
 
 openai_codex = pytest.importorskip("openai_codex", reason="the `test` extra installs the upstream SDK")
+
+IDLE_POLLS = 200
+"""Reads of a thread while waiting for a turn the SDK does not hand back (compaction) to finish."""
 
 
 @pytest.fixture
@@ -42,6 +46,17 @@ def sdk(kind: str, home: Path) -> Any:
 
 def user_texts(request: Any) -> list[str]:
     return [text for role, text in request.input_texts() if role == "user" and not text.startswith("<")]
+
+
+def wait_until_idle(thread: Any, turns: int) -> Any:
+    """The thread once it has `turns` turns and none in progress (bounded: the SDK offers no handle for a
+    compaction turn, which the server may add after `compact()` returns)."""
+    for _ in range(IDLE_POLLS):
+        read = thread.read(include_turns=True).thread
+        if len(read.turns) >= turns and all(turn.status.value != "inProgress" for turn in read.turns):
+            return read
+        time.sleep(0.05)
+    raise AssertionError("the thread still has a turn in progress")
 
 
 def test_run_returns_the_final_response_and_read_shows_the_turn(
@@ -131,6 +146,50 @@ def test_set_name_is_what_read_and_list_show(codex: Any, model: ResponsesApiStub
     thread.set_name("Release checklist")
     assert thread.read().thread.name == "Release checklist"
     assert [t.name for t in codex.thread_list().data] == ["Release checklist"]
+
+
+def test_compact_replaces_the_history_later_turns_send(codex: Any, model: ResponsesApiStub, tmp_path: Path) -> None:
+    model.enqueue(text_reply("a long answer"), compaction_reply("SUMMARY-BLOB"), text_reply("after compaction"))
+    thread = codex.thread_start(cwd=str(tmp_path))
+    thread.run("ping")
+    thread.compact()
+    read = wait_until_idle(thread, turns=2)
+    assert [item.root.type for item in read.turns[-1].items] == ["contextCompaction"]
+    assert thread.run("next").final_response == "after compaction"
+    compact_request, next_request = model.wait_for_posts(3)[1:]
+    assert compact_request.body is not None
+    assert compact_request.body["input"][-1] == {"type": "compaction_trigger"}
+    assert next_request.body is not None
+    kinds = [item.get("type") for item in next_request.body["input"]]
+    assert {"type": "compaction", "encrypted_content": "SUMMARY-BLOB"}.items() <= next_request.body["input"][
+        kinds.index("compaction")
+    ].items()
+    assert "a long answer" not in str(next_request.body)
+    assert user_texts(next_request) == ["ping", "next"]
+
+
+def test_steer_adds_input_to_the_turn_in_flight(codex: Any, model: ResponsesApiStub, tmp_path: Path) -> None:
+    slow = slow_reply("thinking ", "about it")
+    model.enqueue(slow, text_reply("steered answer"))
+    thread = codex.thread_start(cwd=str(tmp_path))
+    handle = thread.turn("ping")
+    stream = handle.stream()
+    for event in stream:
+        if event.method == "item/agentMessage/delta":
+            break
+    assert handle.steer("also consider this").turn_id == handle.id
+    model.wait_for_posts(2)
+    slow.release()
+    events = list(stream)
+    assert events[-1].payload.turn.id == handle.id
+    assert events[-1].payload.turn.status.value == "completed"
+    steered = [
+        event.payload.item.root
+        for event in events
+        if event.method == "item/completed" and event.payload.item.root.type == "userMessage"
+    ]
+    assert [part.root.text for part in steered[0].content] == ["also consider this"]
+    assert user_texts(model.posts()[1]) == ["ping", "also consider this"]
 
 
 def test_interrupt_stops_the_turn(codex: Any, model: ResponsesApiStub, tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from fixtures.responses_api import ResponsesApiStub, model_info
 from codex_app_harness import RpcResponseError
 from codex_app_harness.pytest_plugin import AppServerFactory
+from fixtures.responses_api import ResponsesApiStub, model_info
 
 BUILTIN_LISTED = [
     "gpt-6.1-sol",

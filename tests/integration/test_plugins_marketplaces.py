@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from fixtures.plugin_backend import GitRepoServer
 from codex_app_harness import Client, RpcResponseError
 from codex_app_harness.pytest_plugin import AppServerFactory
+from fixtures.plugin_backend import GitRepoServer
 from tests.integration.plugin_layout import write_marketplace
 
 OFFLINE = 'chatgpt_base_url = "http://127.0.0.1:9/backend-api"\n'

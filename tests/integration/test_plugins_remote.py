@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from codex_app_harness import Client, RpcResponseError
+from codex_app_harness.pytest_plugin import AppServerFactory
 from fixtures.auth_issuer import access_token, id_token
 from fixtures.plugin_backend import (
     BundleServer,
@@ -27,8 +29,6 @@ from fixtures.plugin_backend import (
     remote_plugin,
     tar_gz,
 )
-from codex_app_harness import Client, RpcResponseError
-from codex_app_harness.pytest_plugin import AppServerFactory
 
 REMOTE = "openai-curated-remote"
 STARTUP_SYNC = "/ps/plugins/installed?limit=200&includeDownloadUrls=true"

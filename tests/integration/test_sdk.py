@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from fixtures.responses_api import ResponsesApiStub, compaction_reply, slow_reply, text_reply
 from codex_app_harness.pytest_plugin import server_command
 from codex_app_harness.transports import default_env
+from fixtures.responses_api import ResponsesApiStub, compaction_reply, slow_reply, text_reply
 
 openai_codex = pytest.importorskip("openai_codex", reason="the `test` extra installs the upstream SDK")
 

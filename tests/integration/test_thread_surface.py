@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from fixtures.responses_api import ResponsesApiStub, text_reply
 from codex_app_harness import Client, RpcResponseError
 from codex_app_harness.pytest_plugin import AppServerFactory
+from fixtures.responses_api import ResponsesApiStub, text_reply
 
 UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
 """A well-formed thread id no thread has."""

@@ -21,7 +21,8 @@ def schema_dir(upstream_schema: Any) -> Path:
     """The schema the run validates against (`--app-server-schema`), else the one `nox -s tests` generates."""
     directory: Path = upstream_schema.directory if upstream_schema is not None else DEFAULT_SCHEMA
     assert (directory / "ClientRequest.json").is_file(), (
-        f"no upstream schema in {directory}: run `python -m codex_app_harness.upstream schema --experimental --out {directory}`"
+        f"no upstream schema in {directory}: "
+        f"run `python -m codex_app_harness.upstream schema --experimental --out {directory}`"
     )
     return directory
 

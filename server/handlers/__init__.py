@@ -27,7 +27,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "server.handlers.account: account getAuthStatus",
     "server.handlers.search: fuzzyFileSearch",
     "server.handlers.threads: thread turn",
-    "server.handlers.thread_surface: thread",
+    "server.handlers.thread_surface: thread turn/steer",
     "server.handlers.realtime: thread",
     "server.handlers.hooks: hooks",
     "server.handlers.models: model",

@@ -26,7 +26,7 @@ from __future__ import annotations
 import heapq
 import re
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -239,14 +239,44 @@ def _tight_subsequence(atom: str, text: str, begin: int) -> list[int]:
     return positions[::-1]
 
 
-def search(views: Sequence[tuple[str, View]], query: str, limit: int = LIMIT) -> list[Match]:
-    """Best `limit` matches over every root's snapshots: score descending, then path, then root order."""
+class Superseded(Exception):
+    """A search stopped early because nobody wants its answer any more."""
+
+
+def narrows(previous: Sequence[str], query: Sequence[str]) -> bool:
+    """Whether every entry matching atoms `query` also matches atoms `previous`.
+
+    An entry matches when each atom is a subsequence of its path (a one-character atom too: for one
+    character, contained and subsequence are the same), so it holds when each previous atom is a
+    subsequence of one of the new atoms: typing more characters, or another atom, only narrows.
+    """
+    return all(any(_is_subsequence(old, new) for new in query) for old in previous)
+
+
+def _is_subsequence(atom: str, text: str) -> bool:
+    rest = iter(text)
+    return all(char in rest for char in atom)
+
+
+def search(
+    views: Sequence[tuple[str, View]],
+    query: str,
+    limit: int = LIMIT,
+    superseded: Callable[[], bool] | None = None,
+) -> list[Match]:
+    """Best `limit` matches over every root's snapshots: score descending, then path, then root order.
+
+    `superseded` is asked before each snapshot (a few milliseconds of work at most); when it says yes the
+    search raises `Superseded` instead of finishing an answer nobody will send.
+    """
     parsed = atoms(query)
     if not parsed or limit <= 0:
         return []
     hits: list[tuple[int, str, int, Snapshot, int, str]] = []
     for order, (root, view) in enumerate(views):
         for snap in view:
+            if superseded is not None and superseded():
+                raise Superseded(query)
             ranked = _rank_one(snap, parsed[0], limit) if len(parsed) == 1 else _rank_many(snap, parsed, limit)
             hits.extend((-score, snap.paths[entry], order, snap, entry, root) for entry, score in ranked.items())
     hits.sort(key=lambda hit: hit[:3])

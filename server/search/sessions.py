@@ -3,7 +3,14 @@
 A session indexes its roots once, in worker threads, publishing snapshots as the walk goes so the latest
 query is answered (`sessionUpdated`) while indexing is still under way; `sessionCompleted` follows the
 answer computed on the complete index. Queries are answered from memory. A query superseded while it was
-being computed is dropped: only the latest one is answered to completion.
+being computed is dropped, and its worker thread stops at the next snapshot: only the latest one is
+answered to completion.
+
+Typing usually extends the previous query, and every entry matching the longer query matched the
+shorter one (`matcher.narrows`). When the previous answer held fewer than `LIMIT` matches it was every
+match there is, so the next query searches only those entries, as long as the index has not changed
+since; the ranking of an entry does not depend on the others, so the answer is the one a search of the
+whole index gives.
 
 After indexing, a recursive watcher per root (server.fs.watch.TreeWatcher, inotify through watchfiles)
 keeps the index current while the session lives: on each batch of changes the index re-checks directory
@@ -18,13 +25,34 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from server.search.index import IndexCache, View
-from server.search.matcher import Match, atoms, search
+from server.search.index import IndexCache, Snapshot, View
+from server.search.matcher import LIMIT, Match, Superseded, atoms, narrows, search
 
 Notify = Callable[[str, str, list[Match] | None], None]
 """(kind, query, files): kind is "updated" (with files) or "completed" (files None)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Narrowing:
+    """Every match of a query over some views: what a query that extends it needs to search."""
+
+    atoms: list[str]
+    views: list[View]
+    matches: list[Match]
+
+    def applies(self, query: list[str], views: Sequence[View]) -> bool:
+        same_index = len(views) == len(self.views) and all(a is b for a, b in zip(views, self.views, strict=True))
+        return same_index and narrows(self.atoms, query)
+
+    def candidates(self, roots: Sequence[str]) -> list[tuple[str, View]]:
+        """The matches as one small snapshot per root, in the roots' order (which breaks ties)."""
+        by_root: dict[str, list[tuple[str, str, bool]]] = {root: [] for root in roots}
+        for match in self.matches:
+            by_root[match.root].append((match.path, match.file_name, match.is_dir))
+        return [(root, (Snapshot.build(by_root[root]),)) for root in roots]
 
 
 class SearchSession:
@@ -45,6 +73,8 @@ class SearchSession:
         self._last: tuple[str, list[Match]] | None = None
         self._settled = asyncio.Event()
         """Set once an answer from the complete index has gone out."""
+        self._narrowing: Narrowing | None = None
+        self._stopped = False
         self._loop = asyncio.get_running_loop()
         self._tasks = [asyncio.create_task(self._answer_loop(), name=f"fuzzy-search {session_id}")]
         self._tasks.append(asyncio.create_task(self._index(), name=f"fuzzy-index {session_id}"))
@@ -55,6 +85,7 @@ class SearchSession:
         self._dirty.set()
 
     async def stop(self) -> None:
+        self._stopped = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -134,14 +165,17 @@ class SearchSession:
             await self._dirty.wait()
             self._dirty.clear()
             query, due, complete = self._query, self._query_pending, self._indexed
-            views = list(zip(self._roots, self._views, strict=True))
+            views = list(self._views)
             try:
-                files = await asyncio.to_thread(search, views, query) if atoms(query) else []
+                files = await asyncio.to_thread(self._search, views, query) if atoms(query) else []
+            except Superseded:
+                continue  # the newer query has set `_dirty`: it is answered next
             except Exception as exc:  # a bug must cost one answer, not the session
                 self._log(f"query {query!r} failed: {type(exc).__name__}: {exc}")
                 files = []
             if query != self._query:
                 continue  # superseded while computing: only the latest query is answered
+            self._narrowing = self._narrowing_for(query, views, files)
             changed = self._last != (query, files)
             # While indexing, an update is news only if it found something (or answers the empty query).
             if (due or changed) if complete else (changed and (files or not atoms(query))):
@@ -152,6 +186,26 @@ class SearchSession:
                 self._notify("completed", query, None)
             if complete:
                 self._settled.set()
+
+    def _search(self, views: list[View], query: str) -> list[Match]:
+        """Worker thread: the query's matches, from the previous answer's matches when that is exact."""
+        parsed = atoms(query)
+        narrowing = self._narrowing
+        if narrowing is not None and narrowing.applies(parsed, views):
+            candidates = narrowing.candidates(self._roots)
+        else:
+            candidates = list(zip(self._roots, views, strict=True))
+        return search(candidates, query, superseded=lambda: self._stopped or self._query != query)
+
+    def _narrowing_for(self, query: str, views: list[View], files: list[Match]) -> Narrowing | None:
+        """What the next query may search instead of the index: all of this answer, if it is all there is.
+
+        A root given twice would need its matches told apart by position, which a match does not carry.
+        """
+        parsed = atoms(query)
+        if not parsed or len(files) >= LIMIT or len(set(self._roots)) != len(self._roots):
+            return None
+        return Narrowing(parsed, views, files)
 
 
 class SearchSessions:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from server.search.index import Snapshot
-from server.search.matcher import Match, search
+from server.search.matcher import Match, Superseded, narrows, search
 
 TREE = [
     ("src", "src", True),
@@ -128,3 +130,16 @@ def test_names_with_newlines_and_length_changing_case_keep_positions() -> None:
     match = run("stan", entries)[0]
     assert match.path == "İstanbul.txt"
     assert match.indices == [1, 2, 3, 4]
+
+
+def test_a_superseded_search_stops_instead_of_answering() -> None:
+    view = (Snapshot.build([("src/render.rs", "render.rs", False)]),)
+    with pytest.raises(Superseded):
+        search([("/r", view)], "render", superseded=lambda: True)
+
+
+def test_only_extending_queries_narrow() -> None:
+    assert narrows(["ren"], ["render"])
+    assert narrows(["rd"], ["src", "render"])
+    assert not narrows(["render"], ["ren"])
+    assert not narrows(["render", "x"], ["render"])

@@ -146,3 +146,22 @@ def test_root_index_rebuilds_only_when_entries_change(tmp_path: Path) -> None:
     assert index.refresh() is True
     assert index.view is not view
     assert sorted(path for snap in index.current() for path in snap.paths) == ["a.txt", "b.txt"]
+
+
+def test_an_extended_query_after_an_index_change_sees_the_change(tmp_path: Path) -> None:
+    """The previous answer is searched instead of the index only while the index is the one it came from."""
+    make(tmp_path, "src/zeta.rs", "src/zeta_old.rs")
+
+    async def scenario() -> Event:
+        recorder = Recorder()
+        session = SearchSession("s", [str(tmp_path)], IndexCache(), recorder)
+        session.update("zeta")
+        await recorder.wait("completed", "zeta")
+        make(tmp_path, "src/zeta_new.rs")
+        await recorder.wait("updated", "zeta", has="src/zeta_new.rs")
+        session.update("zetan")
+        answer = await recorder.wait("updated", "zetan")
+        await session.stop()
+        return answer
+
+    assert asyncio.run(scenario())[2] == ["src/zeta_new.rs"]

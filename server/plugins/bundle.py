@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from codex_app_tools.atomic import atomic_write, fsync_directory
+from server.plugins.remote import read_at_most
 
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
 MAX_UNPACKED_BYTES = 256 * 1024 * 1024
@@ -81,18 +82,14 @@ def download(bundle: Plan, environ: Mapping[str, str]) -> bytes:
 
     try:
         with requests.get(bundle.url, timeout=TIMEOUT_SECONDS, stream=True, verify=trust_store(environ)) as response:
-            chunks, size = [], 0
-            for chunk in response.iter_content(64 * 1024):
-                size += len(chunk)
-                if size > MAX_DOWNLOAD_BYTES:
-                    raise BundleError(f"remote plugin bundle from {bundle.url} exceeds {MAX_DOWNLOAD_BYTES} bytes")
-                chunks.append(chunk)
+            body = read_at_most(response, MAX_DOWNLOAD_BYTES)
+            if body is None:
+                raise BundleError(f"remote plugin bundle from {bundle.url} exceeds {MAX_DOWNLOAD_BYTES} bytes")
     except requests.RequestException:
         raise BundleError(
             f"failed to send remote plugin bundle download request to {bundle.url}: "
             f"error sending request for url ({bundle.url})"
         ) from None
-    body = b"".join(chunks)
     if not 200 <= response.status_code < 300:
         raise BundleError(
             f"remote plugin bundle download from {bundle.url} failed with status "

@@ -165,14 +165,22 @@ class RemoteCatalog:
             )
 
 
-def bounded_body(response: Any) -> bytes:
+def read_at_most(response: Any, limit: int) -> bytes | None:
+    """A streamed `requests` body, or None as soon as it grows past `limit` bytes: never held whole first."""
     chunks, size = [], 0
     for chunk in response.iter_content(64 * 1024):
         size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
-            raise CatalogError(f"remote plugin catalog response from {response.url} exceeds {MAX_RESPONSE_BYTES} bytes")
+        if size > limit:
+            return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def bounded_body(response: Any) -> bytes:
+    body = read_at_most(response, MAX_RESPONSE_BYTES)
+    if body is None:
+        raise CatalogError(f"remote plugin catalog response from {response.url} exceeds {MAX_RESPONSE_BYTES} bytes")
+    return body
 
 
 def is_item(value: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from server.plugins import bundle
 from server.plugins.catalog import offered_to
 from server.plugins.manifest import read_manifest
 from server.plugins.marketplace import Entry
-from server.plugins.remote import AUTH_REQUIRED, CatalogError, Credentials, RemoteCatalog, credentials
+from server.plugins.remote import AUTH_REQUIRED, CatalogError, Credentials, RemoteCatalog, credentials, read_at_most
 
 LOGIN = Credentials("secret-token", "acct-1")
 
@@ -153,3 +154,26 @@ def test_a_mutation_answering_the_wrong_state_is_an_error() -> None:
     assert str(excinfo.value) == (
         "remote plugin mutation returned unexpected enabled state for `plugins~a`: expected false, got true"
     )
+
+
+class _StreamedResponse:
+    """What `read_at_most` reads of a `requests` response: its body in chunks."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = chunks
+        self.pulled = 0
+
+    def iter_content(self, chunk_size: int) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.pulled += 1
+            yield chunk
+
+
+def test_a_body_within_the_limit_is_read_whole() -> None:
+    assert read_at_most(_StreamedResponse([b"ab", b"cd"]), 4) == b"abcd"
+
+
+def test_a_body_past_the_limit_is_refused_without_reading_the_rest() -> None:
+    response = _StreamedResponse([b"ab", b"cde", b"never read"])
+    assert read_at_most(response, 4) is None
+    assert response.pulled == 2

@@ -189,7 +189,11 @@ def serve_websocket(args: argparse.Namespace, home: Path) -> int:
 
 
 def server_context(args: argparse.Namespace, home: Path) -> ServerContext:
+    """The state every connection shares; first removes what a killed predecessor may have left behind."""
+    from server.auth import storage
     from server.session import ServerContext, ServerOptions
+
+    storage.sweep_orphans(home)
 
     flags = [f"features.{name}=true" for name in args.enable] + [f"features.{name}=false" for name in args.disable]
     options = ServerOptions(

@@ -14,6 +14,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from server.auth.endpoints import LoginEndpoints
+from server.protocol.errors import INVALID_REQUEST, InternalError
 
 if TYPE_CHECKING:
     import requests
@@ -36,11 +37,15 @@ REFRESH_FAILED = "Your access token could not be refreshed. Please log out and s
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
-class IssuerError(Exception):
-    """A failed issuer call; `str()` is safe to show and log."""
+class IssuerError(InternalError):
+    """A failed issuer call; `str()` is safe to show and log. A request it fails answers -32603 with it."""
 
 
 class DeviceCodeDisabled(IssuerError):
+    """The issuer has no device-code flow: upstream answers `account/login/start` with -32600 and this text."""
+
+    code = INVALID_REQUEST
+
     def __init__(self) -> None:
         super().__init__(DEVICE_CODE_DISABLED)
 

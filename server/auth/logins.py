@@ -15,7 +15,8 @@ from server.auth import claims, issuer
 from server.auth.endpoints import LoginEndpoints
 from server.auth.manager import AuthManager, log
 from server.auth.storage import AuthFileError
-from server.session import Session
+from server.context import Peer
+from server.protocol.errors import wire_error
 
 NOT_COMPLETED = "Login was not completed"
 
@@ -28,7 +29,7 @@ class Login(ABC):
     replaced_message = NOT_COMPLETED
     """Why a login ends when the client starts another one."""
 
-    def __init__(self, session: Session, manager: AuthManager, endpoints: LoginEndpoints, login_id: str) -> None:
+    def __init__(self, session: Peer, manager: AuthManager, endpoints: LoginEndpoints, login_id: str) -> None:
         self.session = session
         self.manager = manager
         self.endpoints = endpoints
@@ -47,8 +48,9 @@ class Login(ABC):
         try:
             auth = await asyncio.shield(self.manager.store_chatgpt(tokens))
         except (AuthFileError, OSError, issuer.IssuerError) as exc:
-            log(f"login {self.login_id} could not store its credentials: {exc}")
-            self._notify_completed(f"Sign-in completed but credentials could not be saved locally: {exc}")
+            detail = wire_error(exc).message
+            log(f"login {self.login_id} could not store its credentials: {detail}")
+            self._notify_completed(f"Sign-in completed but credentials could not be saved locally: {detail}")
             await self._release()
             return False
         plan = claims.identity(auth.tokens.id_token).plan_type if auth.tokens else None
@@ -84,7 +86,7 @@ class Login(ABC):
 class Logins:
     """Per connection (`session.scoped(Logins, Logins)`); closing the connection cancels its login."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Peer) -> None:
         self._active: Login | None = None
 
     async def cancel_pending(self) -> None:

@@ -14,14 +14,37 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
+from typing import Literal
 
 from server.auth import claims, issuer, storage
 from server.auth.endpoints import LoginEndpoints, login_endpoints
 from server.auth.storage import AuthDotJson, AuthFileError, Tokens
 from server.config import effective_config
-from server.session import ServerContext
+from server.context import ServerContext
+from server.protocol.errors import InternalError, InvalidRequest, os_error
 
 _UNREAD = object()
+
+CHATGPT_DISABLED = "ChatGPT login is disabled. Use API key login instead."
+API_KEY_DISABLED = "API key login is disabled. Use ChatGPT login instead."
+
+
+class LoginMethodDisabled(InvalidRequest):
+    """`forced_login_method` in the config rules this kind of login out (upstream: -32600, its message)."""
+
+
+class ApiKeySaveError(InternalError):
+    """An API-key login whose key could not be stored (upstream: -32603, "failed to save api key: ...")."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"failed to save api key: {detail}")
+
+
+class LogoutError(InternalError):
+    """A logout that could not remove auth.json (upstream: -32603, "logout failed: ...")."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"logout failed: {detail}")
 
 
 def log(message: str) -> None:
@@ -40,9 +63,18 @@ class AuthManager:
         self._poisoned: AuthDotJson | None = None
         self._poison_message = issuer.REFRESH_FAILED
         self._refresh_lock = asyncio.Lock()
+        self._changes = asyncio.Lock()
 
     def endpoints(self) -> LoginEndpoints:
         return login_endpoints(self.server.environ, effective_config(self.server))
+
+    def check_login_allowed(self, method: Literal["api", "chatgpt"]) -> None:
+        """Raise LoginMethodDisabled when the config's `forced_login_method` names the other method."""
+        forced = effective_config(self.server).get("forced_login_method")
+        if forced == "api" and method == "chatgpt":
+            raise LoginMethodDisabled(CHATGPT_DISABLED)
+        if forced == "chatgpt" and method == "api":
+            raise LoginMethodDisabled(API_KEY_DISABLED)
 
     # -- reading ---------------------------------------------------------------------------------------------
 
@@ -69,10 +101,18 @@ class AuthManager:
         return auth.tokens.access_token
 
     # -- changing --------------------------------------------------------------------------------------------
+    #
+    # Every change of the stored auth (login, logout, a refresh's new tokens) runs under `_changes`, one
+    # lock for the whole process. asyncio.Lock wakes its waiters first come, first served, and each request
+    # handler reaches `store` or `logout` before its first await; since the connection runner starts the
+    # handlers in the order their requests arrived, changes apply in request order (a pipelined
+    # `login; logout` ends logged out), where two threads racing on the file would not. Whoever holds the
+    # lock also decides what the client is told, so replies and `account/updated` follow the same order.
 
     async def store(self, auth: AuthDotJson) -> None:
         """Persist a new auth (login or refresh). Refuses to replace a file we could not read."""
-        await asyncio.to_thread(self._store_blocking, auth)
+        async with self._changes:
+            await asyncio.to_thread(self._store_blocking, auth)
 
     def _store_blocking(self, auth: AuthDotJson) -> None:
         try:
@@ -81,6 +121,15 @@ class AuthManager:
             raise AuthFileError(f"{exc}; not replacing it: fix it, or log out to remove it") from None
         storage.write(self.codex_home, auth)
         self._snapshot, self._fingerprint = auth, storage.fingerprint(self.codex_home)
+
+    async def store_api_key(self, api_key: str) -> None:
+        """Persist an API-key login; raises ApiKeySaveError, worded as upstream words it."""
+        try:
+            await self.store(storage.api_key_auth(api_key))
+        except AuthFileError as exc:
+            raise ApiKeySaveError(exc.message) from None
+        except OSError as exc:
+            raise ApiKeySaveError(os_error(exc).message) from None
 
     async def store_chatgpt(self, tokens: issuer.TokenResponse) -> AuthDotJson:
         """Persist the tokens of a completed ChatGPT login."""
@@ -92,8 +141,22 @@ class AuthManager:
         return auth
 
     async def logout(self) -> None:
-        await asyncio.to_thread(storage.remove, self.codex_home)
-        self._snapshot, self._fingerprint = None, None
+        """Remove auth.json, and any temporary copy of it a killed writer left (it may hold the secret)."""
+        async with self._changes:
+            try:
+                await asyncio.to_thread(storage.remove, self.codex_home)
+            except OSError as exc:
+                raise LogoutError(os_error(exc).message) from None
+            self._snapshot, self._fingerprint = None, None
+
+    async def _store_unless_changed(self, expected: AuthDotJson, updated: AuthDotJson) -> AuthDotJson | None:
+        """Store `updated` if the stored auth is still `expected`; otherwise keep what is there and return it."""
+        async with self._changes:
+            if self.current() != expected:
+                log("skipping the refreshed tokens: auth changed while refreshing")
+                return self.current()
+            await asyncio.to_thread(self._store_blocking, updated)
+            return updated
 
     # -- refreshing ------------------------------------------------------------------------------------------
 
@@ -111,9 +174,6 @@ class AuthManager:
                 if exc.permanent:
                     self._poisoned, self._poison_message = auth, str(exc)
                 raise
-            if self.current() != auth:
-                log("skipping the refreshed tokens: auth changed while refreshing")
-                return self.current()
             tokens = Tokens(
                 id_token=fresh.id_token or auth.tokens.id_token,
                 access_token=fresh.access_token or auth.tokens.access_token,
@@ -121,8 +181,7 @@ class AuthManager:
                 account_id=auth.tokens.account_id,
             )
             updated = dataclasses.replace(auth, tokens=tokens, last_refresh=storage.rfc3339_now())
-            await self.store(updated)
-            return updated
+            return await self._store_unless_changed(auth, updated)
 
 
 def auth_manager(server: ServerContext) -> AuthManager:

@@ -14,21 +14,26 @@ next login silently replace credentials the user may still need.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codex_app_tools import atomic
+from server.protocol.errors import InternalError, os_error
+
 FILE_NAME = "auth.json"
 FILE_MODE = 0o600
 
 
-class AuthFileError(Exception):
-    """auth.json exists but is unreadable or malformed; the message names the file and what is wrong."""
+class AuthFileError(InternalError):
+    """auth.json exists but is unreadable or malformed; the message names the file and what is wrong.
+
+    Upstream reads such a file as "logged out"; we answer -32603 with this message instead (see the module
+    docstring), so it is an internal error on the wire.
+    """
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,9 @@ def read(codex_home: Path) -> AuthDotJson | None:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise AuthFileError(f"cannot read {path}: {os_error(exc).message}") from None
+    except UnicodeDecodeError as exc:
         raise AuthFileError(f"cannot read {path}: {exc}") from None
     try:
         return parse(text)
@@ -166,32 +173,32 @@ def fingerprint(codex_home: Path) -> tuple[int, int, int, int] | None:
 
 
 def write(codex_home: Path, auth: AuthDotJson) -> None:
-    """Replace auth.json atomically: a temp file (0600 from creation) in the same directory, fsync, rename.
+    """Replace auth.json atomically, 0600 from creation (`codex_app_tools.atomic`).
 
     A reader or a crash sees the old file or the new one, never a mix; the secret is never world-readable,
-    not even between create and chmod. The data is fsynced before the rename (otherwise a crash can leave
-    the new name pointing at an empty file); the directory is not, which only means a power cut right after
-    a login may bring back the previous, still complete, file. That fsync would double the cost of a login
-    (~7 ms per fsync here) for no gain in consistency.
+    and a process killed mid-write leaves no named temporary file holding it (O_TMPFILE where Linux has
+    it; elsewhere `sweep_orphans` removes what a kill left). The data is fsynced before the rename; the
+    directory is not, which only means a power cut right after a login may bring back the previous, still
+    complete, file. That fsync would double the cost of a login for no gain in consistency.
     """
     codex_home.mkdir(parents=True, exist_ok=True)
     data = json.dumps(auth.to_json(), indent=2).encode("utf-8")
-    fd, temp = tempfile.mkstemp(prefix=".auth.json.", suffix=".tmp", dir=codex_home)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path_in(codex_home))
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
+    atomic.atomic_write(path_in(codex_home), data, mode=FILE_MODE, durable=False)
+
+
+def sweep_orphans(codex_home: Path) -> int:
+    """Remove temporary auth files interrupted writes left behind (they may hold a secret); returns how many.
+
+    Covers the temporary names of `codex_app_tools.atomic` and of the `tempfile.mkstemp` scheme earlier
+    versions used (`.auth.json.<random>.tmp`, the same pattern). Call it only when this process is not
+    writing auth.json: at startup, and on logout under the auth manager's lock.
+    """
+    return atomic.sweep_orphans(path_in(codex_home))
 
 
 def remove(codex_home: Path) -> bool:
-    """Delete auth.json; True if there was one."""
+    """Delete auth.json and any orphaned temporary copy of it; True if there was an auth.json."""
+    sweep_orphans(codex_home)
     try:
         os.unlink(path_in(codex_home))
     except FileNotFoundError:

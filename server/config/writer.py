@@ -1,15 +1,13 @@
 """Value writes to the user's config.toml: round-trip edits (comments and layout kept), atomic replace.
 
 An edit is checked against the same type rules as loading before anything touches the disk, and the
-file is swapped in with write-temp, fsync, rename, so a crash or a rejected edit never leaves a
-half-written config. `expectedVersion` is compared with the user layer's version (upstream's digest), so
-two clients editing at once do not silently overwrite each other.
+file is swapped in by codex_app_tools.atomic (temp file, fsync, rename, fsync directory), so a crash or
+a rejected edit never leaves a half-written config. `expectedVersion` is compared with the user layer's
+version (upstream's digest), so two clients editing at once do not silently overwrite each other.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -18,11 +16,12 @@ import tomlkit
 from tomlkit.items import Table
 from tomlkit.toml_document import TOMLDocument
 
+from codex_app_tools.atomic import atomic_write
 from server.config import Config, ConfigCache, effective_config, user_config_path
 from server.config.layers import Layer, parse_toml
 from server.config.schema import type_problems
+from server.context import ServerContext
 from server.protocol.errors import InvalidRequest
-from server.session import ServerContext
 
 MergeStrategy = Literal["replace", "upsert"]
 
@@ -114,20 +113,11 @@ def upsert(table: Table | dict[str, Any], value: dict[str, Any]) -> None:
             table[key] = toml_value(item)
 
 
-def atomic_write(path: Path, text: str) -> None:
+def replace_config(path: Path, text: str) -> None:
+    """Swap in the new config.toml; it keeps its mode, and a new one is private (0600) like upstream's."""
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text, mode=mode)
 
 
 @dataclass(frozen=True)
@@ -173,7 +163,7 @@ def write(
     values = parse_toml(path, new_text)
     for problem in type_problems(values):
         raise InvalidRequest(f"Invalid configuration: {problem.message}\nin `{problem.reported}`\n")
-    atomic_write(path, new_text)
+    replace_config(path, new_text)
     server.shared(ConfigCache, ConfigCache).invalidate()
     config = effective_config(server)
     return WriteOutcome(path.resolve(), Layer({"type": "user"}, values).version, overridden(config, edits))

@@ -27,6 +27,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from types import TracebackType
+from typing import Any
 
 from watchfiles._rust_notify import RustNotify
 
@@ -45,12 +46,24 @@ NOTIFIER_ATTEMPTS = 3
 """Directories deleted between our check and notify's registration make creation fail; retry this often."""
 
 OnChanges = Callable[[set[str]], None]
+OnGap = Callable[[frozenset[str]], None]
+"""Told which watched paths may have changed unseen: a watcher failed and was recreated over them."""
+
+
+def _log(message: str) -> None:
+    print(f"app-server: {message}", file=sys.stderr, flush=True)
 
 
 class Notifier:
     """One RustNotify over a fixed set of paths, drained by one daemon thread into `on_changes` (called on
     `loop`). Creating it blocks (one inotify_add_watch per path) and raises FileNotFoundError if a path
-    is gone; `join()` blocks until the thread has released everything."""
+    is gone; `join()` blocks until the thread has released everything.
+
+    A watcher error does not end it. watchfiles keeps the first error notify reports (a file name that is
+    not UTF-8 is one, an inotify queue overflow another) and raises it from every later `watch()`, so the
+    drain thread replaces its RustNotify with a fresh one over the same paths and calls `on_gap` with them
+    (on `loop`): whatever changed between the error and the new watcher was not seen. Without `on_gap`
+    the gap is reported to `on_changes` as a change of every watched path."""
 
     def __init__(
         self,
@@ -59,31 +72,65 @@ class Notifier:
         loop: asyncio.AbstractEventLoop,
         *,
         recursive: bool = False,
+        on_gap: OnGap | None = None,
     ) -> None:
         self.paths = frozenset(paths)
         self._on_changes = on_changes
+        self._on_gap = on_gap if on_gap is not None else lambda paths: on_changes(set(paths))
         self._loop = loop
-        self._rust = RustNotify(sorted(self.paths), False, False, 0, recursive, True)
+        self._recursive = recursive
+        self._restarts = 0
+        self._rust = self._open(self.paths)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._drain, name="fs-notifier", daemon=True)
         self._thread.start()
+
+    def _open(self, paths: Iterable[str]) -> RustNotify:
+        return RustNotify(sorted(paths), False, False, 0, self._recursive, True)
 
     def _drain(self) -> None:
         try:
             while not self._stop.is_set():
                 try:
                     result = self._rust.watch(MAX_BATCH_MS, STEP_MS, 0, self._stop)
-                except Exception as exc:  # a Rust-side error ends this notifier; say why, do not die silently
-                    print(f"app-server: file watcher stopped: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                except Exception as exc:
+                    if self._recreate(exc):
+                        continue
                     return
                 if isinstance(result, str):
                     continue
-                try:
-                    self._loop.call_soon_threadsafe(self._on_changes, {path for _, path in result})
-                except RuntimeError:
-                    return  # the event loop is closed: nobody is left to tell
+                if not self._hand_over(self._on_changes, {path for _, path in result}):
+                    return
         finally:
             self._rust.close()
+
+    def _hand_over(self, callback: Callable[[Any], None], argument: object) -> bool:
+        try:
+            self._loop.call_soon_threadsafe(callback, argument)
+        except RuntimeError:
+            return False  # the event loop is closed: nobody is left to tell
+        return True
+
+    def _recreate(self, error: Exception) -> bool:
+        """Replace the failed RustNotify (see the class docstring); False if no new one could be made."""
+        self._restarts += 1
+        if self._restarts & (self._restarts - 1) == 0:  # 1st, 2nd, 4th, 8th...: a file touched in a loop
+            # can fail the watcher at every step, and stderr must not grow with it
+            _log(f"file watcher failed (failure {self._restarts}), restarting it: {type(error).__name__}: {error}")
+        last = error
+        for _ in range(NOTIFIER_ATTEMPTS):
+            if self._stop.wait(STEP_MS / 1000):
+                return False
+            try:
+                fresh = self._open(path for path in self.paths if os.path.isdir(path))
+            except Exception as exc:  # a path vanished meanwhile, or the OS refuses: try again, then give up
+                last = exc
+                continue
+            failed, self._rust = self._rust, fresh
+            failed.close()
+            return self._hand_over(self._on_gap, self.paths)
+        _log(f"file watcher stopped: it could not be restarted: {type(last).__name__}: {last}")
+        return False
 
     def close(self) -> None:
         """Stop without waiting: the drain thread notices within one step and releases the inotify
@@ -113,11 +160,13 @@ class DirectorySet:
 
     Blocking methods; callers serialize them (the registry runs them one at a time in a worker thread).
     Changes for every armed directory go to `on_changes`; a directory nobody references any more may keep
-    reporting until the next rebuild, so consumers filter by what they asked for.
+    reporting until the next rebuild, so consumers filter by what they asked for. Directories a failed
+    notifier may have missed changes in go to `on_gap` (see `Notifier`).
     """
 
-    def __init__(self, on_changes: OnChanges, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, on_changes: OnChanges, loop: asyncio.AbstractEventLoop, on_gap: OnGap | None = None) -> None:
         self._on_changes = on_changes
+        self._on_gap = on_gap
         self._loop = loop
         self._references: dict[str, int] = {}
         self._armed: dict[str, Identity] = {}
@@ -195,10 +244,13 @@ class DirectorySet:
         wanted = list(directories)
         for _ in range(NOTIFIER_ATTEMPTS - 1):
             try:
-                return Notifier([d for d in wanted if os.path.isdir(d)], self._on_changes, self._loop)
+                return self._start([d for d in wanted if os.path.isdir(d)])
             except FileNotFoundError:
                 continue
-        return Notifier([d for d in wanted if os.path.isdir(d)], self._on_changes, self._loop)
+        return self._start([d for d in wanted if os.path.isdir(d)])
+
+    def _start(self, directories: list[str]) -> Notifier:
+        return Notifier(directories, self._on_changes, self._loop, on_gap=self._on_gap)
 
 
 class TreeWatcher:

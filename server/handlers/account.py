@@ -13,8 +13,7 @@ from server.auth.browser import BrowserLogin
 from server.auth.device import DeviceLogin
 from server.auth.logins import Logins
 from server.auth.manager import AuthManager, auth_manager, log
-from server.auth.storage import AuthDotJson, AuthFileError, api_key_auth
-from server.config import effective_config
+from server.auth.storage import AuthDotJson
 from server.handlers.registry import method
 from server.protocol.account import (
     ApiKeyAccount,
@@ -33,18 +32,9 @@ from server.protocol.account import (
     GetAuthStatusResponse,
     LoginAccountParams,
 )
-from server.protocol.errors import InternalError, InvalidRequest
+from server.protocol.base import UnitParams
+from server.protocol.errors import InvalidRequest
 from server.session import Session
-
-CHATGPT_DISABLED = "ChatGPT login is disabled. Use API key login instead."
-API_KEY_DISABLED = "API key login is disabled. Use ChatGPT login instead."
-
-
-def _current(manager: AuthManager) -> AuthDotJson | None:
-    try:
-        return manager.current()
-    except AuthFileError as exc:
-        raise InternalError(str(exc)) from None
 
 
 def _account(auth: AuthDotJson | None) -> ApiKeyAccount | ChatgptAccount | None:
@@ -65,8 +55,6 @@ async def _refresh_quietly(manager: AuthManager) -> None:
     except issuer.RefreshError as exc:
         if not exc.cached:
             log(f"token refresh failed ({'permanent' if exc.permanent else 'transient'}): {exc}")
-    except AuthFileError as exc:
-        raise InternalError(str(exc)) from None
 
 
 @method("account/read", GetAccountParams)
@@ -76,7 +64,7 @@ async def read_account(session: Session, params: GetAccountParams) -> GetAccount
     manager = auth_manager(session.server)
     if params.refresh_token:
         await _refresh_quietly(manager)
-    return GetAccountResponse(account=_account(_current(manager)), requires_openai_auth=True)
+    return GetAccountResponse(account=_account(manager.current()), requires_openai_auth=True)
 
 
 @method("getAuthStatus", GetAuthStatusParams)
@@ -85,7 +73,7 @@ async def get_auth_status(session: Session, params: GetAuthStatusParams) -> GetA
     manager = auth_manager(session.server)
     if params.refresh_token:
         await _refresh_quietly(manager)
-    auth = _current(manager)
+    auth = manager.current()
     mode = auth.mode if auth is not None else None
     token = manager.bearer_token() if params.include_token else None
     return GetAuthStatusResponse(
@@ -95,32 +83,22 @@ async def get_auth_status(session: Session, params: GetAuthStatusParams) -> GetA
     )
 
 
-def _check_allowed(session: Session, login: object) -> None:
-    forced = effective_config(session.server).get("forced_login_method")
-    if forced == "api" and isinstance(login, ChatgptLogin | ChatgptDeviceCodeLogin):
-        raise InvalidRequest(CHATGPT_DISABLED)
-    if forced == "chatgpt" and isinstance(login, ApiKeyLogin):
-        raise InvalidRequest(API_KEY_DISABLED)
-
-
 @method("account/login/start", LoginAccountParams)
 async def start_login(
     session: Session, params: LoginAccountParams
 ) -> ApiKeyLoginResponse | ChatgptLoginResponse | ChatgptDeviceCodeLoginResponse:
     login = params.root
-    _check_allowed(session, login)
     manager = auth_manager(session.server)
     if isinstance(login, ApiKeyLogin):
-        try:
-            await manager.store(api_key_auth(login.api_key))
-        except (AuthFileError, OSError) as exc:
-            raise InternalError(f"failed to save the API key: {exc}") from None
+        manager.check_login_allowed("api")
+        await manager.store_api_key(login.api_key)
         completed = {"loginId": None, "success": True, "error": None, "onboardingEntrypoint": None}
         session.notify("account/login/completed", completed)
         session.notify("account/updated", {"authMode": "apikey", "planType": None})
         return ApiKeyLoginResponse()
     if not isinstance(login, ChatgptLogin | ChatgptDeviceCodeLogin):
         raise InvalidRequest(f"login type `{login.type}` is not supported by this server")
+    manager.check_login_allowed("chatgpt")
     logins = session.scoped(Logins, Logins)
     await logins.cancel_pending()
     endpoints = manager.endpoints()
@@ -132,12 +110,7 @@ async def start_login(
         logins.activate(browser)
         return ChatgptLoginResponse(login_id=login_id, auth_url=auth_url)
     device = DeviceLogin(session, manager, endpoints, login_id)
-    try:
-        code = await device.start()
-    except issuer.DeviceCodeDisabled as exc:
-        raise InvalidRequest(str(exc)) from None
-    except issuer.IssuerError as exc:
-        raise InternalError(str(exc)) from None
+    code = await device.start()
     logins.activate(device)
     return ChatgptDeviceCodeLoginResponse(
         login_id=login_id, verification_url=endpoints.device_verification_url, user_code=code.user_code
@@ -155,10 +128,7 @@ async def cancel_login(session: Session, params: CancelLoginAccountParams) -> Ca
     return CancelLoginAccountResponse(status="canceled" if canceled else "notFound")
 
 
-@method("account/logout")
+@method("account/logout", UnitParams)
 async def logout(session: Session, params: None) -> None:
-    try:
-        await auth_manager(session.server).logout()
-    except OSError as exc:
-        raise InternalError(f"failed to remove auth.json: {exc}") from None
+    await auth_manager(session.server).logout()
     session.notify("account/updated", {"authMode": None, "planType": None})

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from server.fs.registry import DuplicateWatchId, WatchRegistry
+from server.fs.registry import WatchRegistry
 from server.handlers.registry import method
-from server.protocol.errors import InvalidRequest, os_error
 from server.protocol.fs import FsUnwatchParams, FsWatchParams, FsWatchResponse
 from server.session import Session
 
@@ -17,12 +16,7 @@ def _registry(session: Session) -> WatchRegistry:
 async def watch(session: Session, params: FsWatchParams) -> FsWatchResponse:
     """The path comes back normalized lexically, symlinks kept (what upstream returns, whatever its schema
     says about canonicalization); delivery starts before the response is sent."""
-    try:
-        await _registry(session).watch(params.watch_id, params.path)
-    except DuplicateWatchId:
-        raise InvalidRequest(f"watchId already exists: {params.watch_id}") from None
-    except OSError as exc:  # the OS refused a watch (e.g. the inotify limit): its message, upstream's code
-        raise os_error(exc) from None
+    await _registry(session).watch(params.watch_id, params.path)
     return FsWatchResponse(path=params.path)
 
 

@@ -152,3 +152,22 @@ def test_corrupt_auth_json_is_reported_and_never_overwritten(
     client.request("account/logout")
     client.request("account/login/start", {"type": "apiKey", "apiKey": "sk-after-logout"})
     assert json.loads((home / "auth.json").read_text())["OPENAI_API_KEY"] == "sk-after-logout"
+
+
+def test_failures_to_change_auth_json_are_worded_like_upstream(
+    app_server_factory: AppServerFactory, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # A directory where auth.json belongs makes both the write and the removal fail with EISDIR, even as root.
+    home = tmp_path_factory.mktemp("unwritable") / "codex"
+    (home / "auth.json").mkdir(parents=True)
+    client = app_server_factory(codex_home=home)
+    with pytest.raises(RpcResponseError) as excinfo:
+        client.request("account/login/start", {"type": "apiKey", "apiKey": "sk-never-stored"})
+    # Upstream says "failed to save api key: Is a directory (os error 21)"; ours first refuses to replace a
+    # file it cannot read (test_corrupt_auth_json_is_reported_and_never_overwritten), so only the prefix agrees.
+    assert excinfo.value.code == -32603
+    assert excinfo.value.message.startswith("failed to save api key: ")
+    assert "Is a directory (os error 21)" in excinfo.value.message
+    with pytest.raises(RpcResponseError) as excinfo:
+        client.request("account/logout")
+    assert (excinfo.value.code, excinfo.value.message) == (-32603, "logout failed: Is a directory (os error 21)")

@@ -6,8 +6,9 @@ response, nothing else may be answered, every line the server writes must be str
 process must live to the end. The same suite runs against upstream (`--app-server=codex`) except where
 upstream does not survive: any invalid UTF-8 byte on stdio makes it exit, so raw bytes are ours only.
 
-Cost: a few hundred lines per example by default. `HOSTILE_LINES=10000` (and `HOSTILE_EXAMPLES`) scale it up
-for the figure in the benchmark notes.
+Cost: a few hundred lines per example by default. `HOSTILE_EXAMPLES=34` gives the 10,000-line figure (34
+servers, 300 lines each); one example cannot carry 10,000 lines (`HOSTILE_LINES=10000` makes hypothesis
+overrun the data it allows one example and report Unsatisfiable).
 """
 
 from __future__ import annotations

@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from codex_app_harness import Client
+from codex_app_harness import Client, NotificationTimeout
 
 BAD_NAME = b"bad\xff"
 LOSSY_NAME = "bad\ufffd"
+WRITES = 20
+"""How often a watched file is rewritten, a second apart, until the watch reports it."""
 
 
 def make_bad_file(directory: Path) -> None:
@@ -39,3 +41,26 @@ def test_fuzzy_search_over_a_non_utf8_file_name_keeps_answering(app_server: Clie
     assert all("\udcff" not in path for path in paths)
     assert set(paths) - {"badge.txt"} <= {LOSSY_NAME}
     assert app_server.request("fs/getMetadata", {"path": str(tmp_path / "badge.txt")})["isFile"] is True
+
+
+def test_a_watch_goes_on_reporting_after_a_non_utf8_name_appears(app_server: Client, tmp_path: Path) -> None:
+    """Upstream reports nothing for the name it cannot convert and goes on; ours reports the watched
+    directory itself for the gap its recreated watcher could not see (tests/server/test_fs_watch.py), then
+    goes on too. Either way nothing surrogate-escaped reaches the wire and later changes arrive."""
+    watched = tmp_path / "watched"
+    watched.mkdir()
+    app_server.request("fs/watch", {"path": str(watched), "watchId": "w"})
+    make_bad_file(watched)
+    after = watched / "after.txt"
+    for _ in range(WRITES):
+        after.write_text("y")
+        try:
+            app_server.wait_for("fs/changed", watchId="w", where=lambda p: str(after) in p["changedPaths"], timeout=1)
+            break
+        except NotificationTimeout:
+            continue
+    else:
+        raise AssertionError("the watch stopped reporting after the non-UTF-8 name appeared")
+    app_server.settle()
+    paths = [path for note in app_server.drain("fs/changed") for path in note.params["changedPaths"]]
+    assert all("\udcff" not in path for path in paths)

@@ -176,3 +176,54 @@ def test_tree_watcher_reports_changes_below_the_root_and_releases_on_exit(tmp_pa
 
     assert str(tmp_path / "sub" / "deeper" / "f.txt") in asyncio.run(scenario())
     assert settles_to(watcher_threads, threads_before)
+
+
+def _create_non_utf8_file(directory: Path) -> None:
+    """A name watchfiles cannot decode: its RustNotify fails for good, the way any watcher error does."""
+    os.close(os.open(os.path.join(os.fsencode(directory), b"bad\xff"), os.O_CREAT | os.O_WRONLY))
+
+
+def test_a_watcher_error_recreates_the_watcher_and_reports_the_gap(tmp_path: Path) -> None:
+    """Changes in the failed batch are lost, names and all: every watch over the failed directories reports
+    its own path once (its client rescans it), then later changes arrive as usual."""
+    directory = tmp_path / "d"
+    directory.mkdir()
+    watched_file = directory / "notes.txt"
+    watched_file.write_text("x")
+    sent: list[FsChangedNotification] = []
+
+    def reports(watch_id: str, path: Path) -> list[FsChangedNotification]:
+        return [n for n in sent if n.watch_id == watch_id and str(path) in n.changed_paths]
+
+    async def scenario() -> None:
+        registry = WatchRegistry(sent.append)
+        await registry.watch("dir", str(directory))
+        await registry.watch("file", str(watched_file))
+        _create_non_utf8_file(directory)
+        await until(lambda: bool(reports("dir", directory) and reports("file", watched_file)))
+        (directory / "after").write_bytes(b"")
+        await until(lambda: bool(reports("dir", directory / "after")))
+        watched_file.write_text("y")
+        await until(lambda: len(reports("file", watched_file)) == 2)
+        await registry.aclose()
+
+    asyncio.run(scenario())
+    assert all("\udcff" not in path for n in sent for path in n.changed_paths)
+
+
+def test_a_tree_watcher_goes_on_after_a_watcher_error(tmp_path: Path) -> None:
+    async def scenario() -> list[set[str]]:
+        batches: list[set[str]] = []
+        async with TreeWatcher(str(tmp_path)) as changes:
+            _create_non_utf8_file(tmp_path)
+            async with asyncio.timeout(WAIT_SECONDS):
+                async for batch in changes:
+                    batches.append(batch)
+                    if len(batches) == 1:
+                        (tmp_path / "after").write_bytes(b"")
+                    if str(tmp_path / "after") in batch:
+                        break
+        return batches
+
+    batches = asyncio.run(scenario())
+    assert batches[0] == {str(tmp_path)}, "the gap is reported as a change of the root"

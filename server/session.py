@@ -2,18 +2,19 @@
 
 Handlers never see a transport. They notify, ask the client (server->client requests), and keep
 per-connection domain state through `Session.scoped()`, which the connection closes when it ends, so a
-disconnect releases watches, search sessions and login servers without each handler remembering to.
+disconnect releases watches, search sessions and login servers without each handler remembering to. A scoped
+instance with an `input_ended()` method also hears, before requests still running get their grace period,
+that the client will send nothing more (see `Session.input_ended`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
+from server.context import ServerContext as ServerContext
+from server.context import ServerOptions as ServerOptions
 from server.protocol.errors import RpcError
 from server.rpc import Connection, JsonValue
 
@@ -34,32 +35,9 @@ class Outbox(Protocol):
         """A notification, written after the response of the request that caused it."""
 
 
-@dataclass(frozen=True)
-class ServerOptions:
-    """Settings from the command line that handlers may read."""
-
-    config_overrides: tuple[str, ...] = ()
-    """`-c key=value` pairs, in order."""
-    session_source: str | None = None
-    profile: str | None = None
-    """`--profile NAME`: `$CODEX_HOME/NAME.config.toml` layered over the user config."""
-
-
-@dataclass
-class ServerContext:
-    """State shared by every connection of one server process."""
-
-    codex_home: Path
-    options: ServerOptions = field(default_factory=ServerOptions)
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    _shared: dict[type[Any], Any] = field(default_factory=dict)
-
-    def shared(self, factory: Callable[[ServerContext], T], key: type[T]) -> T:
-        """One instance of `key` per server, created on first use by `factory(self)`."""
-        if key not in self._shared:
-            self._shared[key] = factory(self)
-        instance: T = self._shared[key]
-        return instance
+class Unanswered(Exception):
+    """Raised by a handler whose request must get no response at all: its client is gone and upstream writes
+    nothing for it (a `command/exec` killed because the connection's input ended). The runner drops it."""
 
 
 class ClientRequestError(RpcError):
@@ -131,6 +109,16 @@ class Session:
         """The connection's `key` instance if one was created, without creating it."""
         instance: T | None = self._scoped.get(key)
         return instance
+
+    async def input_ended(self) -> None:
+        """The client's input ended: tell every scoped instance that has an `input_ended()` method.
+
+        Called before the runner lets running requests finish, so what must stop at once (upstream kills a
+        connection's `command/exec` processes as soon as it goes away) does not wait for that grace."""
+        for instance in reversed(list(self._scoped.values())):
+            input_ended = getattr(instance, "input_ended", None)
+            if input_ended is not None:
+                await input_ended()
 
     async def close(self) -> None:
         """Release every per-connection resource and fail pending server->client requests."""

@@ -11,7 +11,6 @@ from the files of the moment and a value write must be visible to the next reque
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,8 @@ from server.config.layers import (
 )
 from server.config.locate import locate
 from server.config.schema import type_problems, unknown_keys
+from server.context import ServerContext
 from server.protocol.errors import InvalidRequest
-from server.session import ServerContext
 
 
 @dataclass(frozen=True)
@@ -126,6 +125,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise InvalidRequest(f"invalid -c override {text!r}: expected key=value")
+    import tomllib  # here, not at the top: a server without config files or overrides never needs it
+
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:

@@ -12,10 +12,10 @@ import sys
 from server.config import effective_config
 from server.config.base_urls import openai_base_url
 from server.config.features import deprecation_warnings
-from server.session import Session
+from server.context import Peer
 
 
-def announce(session: Session) -> None:
+def announce(session: Peer) -> None:
     config = effective_config(session.server)
     if config.problem is not None:
         session.notify("configWarning", config.problem.warning())

@@ -9,7 +9,6 @@ from server.auth.storage import AuthFileError
 from server.config import effective_config
 from server.handlers.registry import method
 from server.models import catalog
-from server.protocol.errors import InvalidRequest
 from server.protocol.models import ModelListParams
 from server.session import Session
 
@@ -25,10 +24,5 @@ def _api_key(session: Session) -> str | None:
 @method("model/list", ModelListParams)
 async def list_models(session: Session, params: ModelListParams) -> dict[str, Any]:
     models = await catalog.load(effective_config(session.server), _api_key(session))
-    try:
-        page = catalog.page(
-            models, include_hidden=bool(params.include_hidden), cursor=params.cursor, limit=params.limit
-        )
-    except catalog.CursorError as exc:
-        raise InvalidRequest(str(exc)) from None
+    page = catalog.page(models, include_hidden=bool(params.include_hidden), cursor=params.cursor, limit=params.limit)
     return {"data": page.data, "nextCursor": page.next_cursor}

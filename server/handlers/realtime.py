@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from server.config import effective_config
 from server.handlers.registry import method
-from server.handlers.threads import engine, follow, store
-from server.protocol.errors import InvalidRequest
+from server.handlers.threads import follow
 from server.protocol.realtime import (
     RealtimeAppendAudioParams,
     RealtimeAppendTextParams,
+    RealtimeListVoicesParams,
     RealtimeStartParams,
     RealtimeStopParams,
 )
 from server.realtime import wire
 from server.realtime.session import RealtimeSession, SessionConfig
 from server.session import ServerContext, Session
-from server.threads.store import Thread
+from server.threads.service import thread_service
 
 DEFAULT_WS_BASE_URL = "wss://api.openai.com"
 
@@ -53,13 +52,6 @@ def sessions(server: ServerContext) -> RealtimeSessions:
     return server.shared(RealtimeSessions, RealtimeSessions)
 
 
-def find_thread(session: Session, thread_id: str) -> Thread:
-    try:
-        return store(session.server).get(thread_id)
-    except InvalidRequest:
-        raise InvalidRequest(f"thread not found: {thread_id}") from None
-
-
 def session_config(session: Session, params: RealtimeStartParams) -> SessionConfig | str:
     """The connection settings, or the reason this session cannot start (reported as a realtime error)."""
     from server.auth.manager import auth_manager
@@ -84,7 +76,8 @@ def session_config(session: Session, params: RealtimeStartParams) -> SessionConf
 
 @method("thread/realtime/start", RealtimeStartParams, experimental=True)
 async def realtime_start(session: Session, params: RealtimeStartParams) -> dict[str, Any]:
-    thread = find_thread(session, params.thread_id)
+    service = thread_service(session.server)
+    thread = service.realtime_thread(params.thread_id)
     follow(session, thread)
     registry = sessions(session.server)
     previous = registry.by_thread.get(thread.id)
@@ -92,7 +85,7 @@ async def realtime_start(session: Session, params: RealtimeStartParams) -> dict[
         await previous.stop()
 
     async def run_handoff(prompt: str) -> str:
-        return await handoff_turn(session, thread, prompt)
+        return await service.handoff(thread, prompt, session)
 
     settings = session_config(session, params)
     config = settings if isinstance(settings, SessionConfig) else SessionConfig("", "", "v2", "text", None)
@@ -104,22 +97,6 @@ async def realtime_start(session: Session, params: RealtimeStartParams) -> dict[
     else:
         realtime.begin()
     return {}
-
-
-async def handoff_turn(session: Session, thread: Thread, prompt: str) -> str:
-    """Run a normal turn for a handoff and return the agent's final message."""
-    turns = engine(session.server)
-    while thread.active is not None and thread.active.task is not None:
-        await asyncio.wait({thread.active.task})
-    turn = turns.start(thread, session, [prompt])
-    active = thread.active
-    if active is not None and active.task is not None:
-        await asyncio.shield(active.task)
-    for stored in reversed(thread.turns):
-        if stored["id"] == turn["id"]:
-            replies = [item["text"] for item in stored["items"] if item.get("type") == "agentMessage"]
-            return replies[-1] if replies else ""
-    return ""
 
 
 @method("thread/realtime/appendText", RealtimeAppendTextParams, experimental=True)
@@ -149,6 +126,6 @@ async def realtime_stop(session: Session, params: RealtimeStopParams) -> dict[st
     return {}
 
 
-@method("thread/realtime/listVoices", None, experimental=True)
-async def realtime_list_voices(session: Session, params: None) -> dict[str, Any]:
+@method("thread/realtime/listVoices", RealtimeListVoicesParams, experimental=True)
+async def realtime_list_voices(session: Session, params: RealtimeListVoicesParams) -> dict[str, Any]:
     return {"voices": wire.VOICES}

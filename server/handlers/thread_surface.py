@@ -7,9 +7,10 @@ import asyncio
 from typing import Any
 
 from server.handlers.registry import method
-from server.handlers.threads import Subscriptions, engine, follow, store
+from server.handlers.threads import Subscriptions, follow
 from server.protocol.errors import InvalidRequest
 from server.protocol.threads import (
+    ReviewStartParams,
     ThreadApproveGuardianDeniedActionParams,
     ThreadIdParams,
     ThreadInjectItemsParams,
@@ -20,13 +21,14 @@ from server.protocol.threads import (
     TurnSteerParams,
 )
 from server.session import Session
-from server.threads import surface
-from server.threads.store import Thread
+from server.threads import review, surface
+from server.threads.service import thread_service
+from server.threads.thread import Thread
 
 
 def loaded_thread(session: Session, thread_id: str) -> Thread:
     surface.check_thread_id(thread_id)
-    return store(session.server).get(thread_id)
+    return thread_service(session.server).store.get(thread_id)
 
 
 @method("thread/name/set", ThreadSetNameParams)
@@ -42,21 +44,21 @@ async def thread_name_set(session: Session, params: ThreadSetNameParams) -> dict
 
 @method("thread/unarchive", ThreadIdParams)
 async def thread_unarchive(session: Session, params: ThreadIdParams) -> dict[str, Any]:
-    thread = await asyncio.to_thread(surface.unarchive, store(session.server), params.thread_id)
+    thread = await asyncio.to_thread(surface.unarchive, thread_service(session.server).store, params.thread_id)
     session.notify("thread/unarchived", {"threadId": thread.id})
     return {"thread": {**thread.wire(), "status": {"type": "notLoaded"}}}
 
 
 @method("thread/loaded/list", ThreadLoadedListParams)
 async def thread_loaded_list(session: Session, params: ThreadLoadedListParams) -> dict[str, Any]:
-    ids, next_cursor = surface.page(list(store(session.server).loaded), params.cursor, params.limit)
+    ids, next_cursor = surface.page(list(thread_service(session.server).store.loaded), params.cursor, params.limit)
     return {"data": ids, "nextCursor": next_cursor}
 
 
 @method("thread/unsubscribe", ThreadIdParams)
 async def thread_unsubscribe(session: Session, params: ThreadIdParams) -> dict[str, Any]:
     surface.check_thread_id(params.thread_id)
-    thread = store(session.server).loaded.get(params.thread_id)
+    thread = thread_service(session.server).store.loaded.get(params.thread_id)
     if thread is None:
         return {"status": "notLoaded"}
     if session not in thread.subscribers:
@@ -83,20 +85,31 @@ async def thread_turns_list(session: Session, params: ThreadTurnsListParams) -> 
 @method("thread/compact/start", ThreadIdParams)
 async def thread_compact_start(session: Session, params: ThreadIdParams) -> dict[str, Any]:
     surface.check_thread_id(params.thread_id)
-    threads = store(session.server)
-    if params.thread_id not in threads.loaded and threads.find_path(params.thread_id) is None:
-        raise InvalidRequest(f"thread not found: {params.thread_id}")
-    thread = threads.get(params.thread_id)
+    service = thread_service(session.server)
+    thread = service.compaction_thread(params.thread_id)
     follow(session, thread)
-    engine(session.server).start_compaction(thread)
+    service.engine.start_compaction(thread, session)
     return {}
 
 
 @method("turn/steer", TurnSteerParams)
 async def turn_steer(session: Session, params: TurnSteerParams) -> dict[str, Any]:
     thread = loaded_thread(session, params.thread_id)
-    turn_id = engine(session.server).steer(thread, params.expected_turn_id, [part.text for part in params.input])
+    turn_id = thread_service(session.server).engine.steer(
+        thread, params.expected_turn_id, [part.text for part in params.input]
+    )
     return {"turnId": turn_id}
+
+
+@method("review/start", ReviewStartParams)
+async def review_start(session: Session, params: ReviewStartParams) -> dict[str, Any]:
+    thread = loaded_thread(session, params.thread_id)
+    if params.delivery == "detached":
+        raise InvalidRequest("detached review delivery is not supported by this server; use inline delivery")
+    hint, prompt = review.describe(params.target.model_dump())
+    follow(session, thread)
+    turn = thread_service(session.server).engine.start_review(thread, hint, prompt, session)
+    return {"turn": turn, "reviewThreadId": thread.id}
 
 
 @method("thread/inject_items", ThreadInjectItemsParams)
@@ -112,4 +125,5 @@ async def thread_approve_guardian_denied_action(
 ) -> dict[str, Any]:
     surface.check_guardian_event(params.event)
     thread = loaded_thread(session, params.thread_id)
-    raise InvalidRequest(f"no denied Guardian action {params.event['id']} to approve on thread {thread.id}")
+    surface.approve_denied_action(thread, params.event)
+    return {}

@@ -22,6 +22,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from server.config import Config
+from server.protocol.errors import InvalidRequest
 
 CLIENT_VERSION = "0.163.0"
 """Sent as `client_version` when fetching a provider's catalog: the upstream version we are compatible with."""
@@ -184,7 +185,7 @@ def to_wire(model: ModelInfo, *, is_default: bool) -> dict[str, Any]:
     }
 
 
-class CursorError(Exception):
+class CursorError(InvalidRequest):
     """A cursor that is not one of ours (upstream: "invalid cursor: X") or past the end."""
 
 

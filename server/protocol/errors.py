@@ -82,6 +82,19 @@ def invalid_type(value: Any, expected: str, *, at: str | None = None) -> Invalid
     return invalid_params(f"invalid type: {describe_value(value)}, expected {expected}{where}")
 
 
+def wire_error(exc: BaseException) -> RpcError:
+    """The JSON-RPC error a handler's exception becomes: the one place they are translated (server.rpc).
+
+    Domain errors are RpcErrors and carry their code and message; an OSError is the OS refusing what the
+    request asked, reported in upstream's wording; anything else is a bug of ours and says only its type.
+    """
+    if isinstance(exc, RpcError):
+        return exc
+    if isinstance(exc, OSError):
+        return os_error(exc)
+    return InternalError(f"internal error: {type(exc).__name__}")
+
+
 def os_error(exc: OSError) -> InternalError:
     """An OS error worded like upstream's (Rust io::Error Display): "No such file or directory (os error 2)"."""
     if exc.errno is None:

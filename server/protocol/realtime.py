@@ -36,3 +36,7 @@ class RealtimeAppendAudioParams(WireModel):
 
 class RealtimeStopParams(WireModel):
     thread_id: str
+
+
+class RealtimeListVoicesParams(WireModel):
+    """Upstream's ThreadRealtimeListVoicesParams: an object with no fields (any object goes, null does not)."""

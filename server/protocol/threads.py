@@ -143,3 +143,17 @@ class TurnSteerParams(WireModel):
     thread_id: str
     expected_turn_id: str
     input: list[TextInput]
+
+
+class ReviewTarget(WireModel):
+    type: Literal["uncommittedChanges", "baseBranch", "commit", "custom"]
+    branch: str | None = None
+    sha: str | None = None
+    title: str | None = None
+    instructions: str | None = None
+
+
+class ReviewStartParams(WireModel):
+    thread_id: str
+    target: ReviewTarget
+    delivery: Literal["inline", "detached"] | None = None

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from server.threads.rollout import Json
 
 if TYPE_CHECKING:
-    from server.threads.store import Thread
+    from server.threads.thread import Thread
 
 ROOT = "/root"
 NAMESPACE = "collaboration"

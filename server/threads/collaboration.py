@@ -12,46 +12,28 @@ import asyncio
 import dataclasses
 import json
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
 
-from server.threads import agents
+from server.threads import agents, items
 from server.threads.agents import Agent, AgentPathError, AgentRegistry, AgentTree
 from server.threads.rollout import Json
+from server.threads.store import ThreadStore
+from server.threads.thread import Thread
+from server.threads.turn import TurnRun
 
-if TYPE_CHECKING:
-    from server.threads.engine import ActiveTurn, TurnEngine
-    from server.threads.store import Thread
+AgentTurnStarter = Callable[[Thread, Json, str, Callable[[Thread, str], None]], None]
+"""Starts a sub-agent's turn on a message: (thread, message, root turn id, on_done(thread, status))."""
+CollaborationTool = Callable[[AgentTree, Agent, TurnRun, str, Json], Awaitable[str]]
 
 
 class Collaboration:
-    """Runs `collaboration` tool calls for every thread of one engine."""
+    """Runs `collaboration` tool calls for every thread of one server."""
 
-    def __init__(self, engine: TurnEngine) -> None:
-        self.engine = engine
+    def __init__(self, store: ThreadStore, start_agent_turn: AgentTurnStarter) -> None:
+        self.store = store
+        self.start_agent_turn = start_agent_turn
         self.registry = AgentRegistry()
-
-    async def call(self, thread: Thread, active: ActiveTurn, call: Json) -> str:
-        name = str(call.get("name", ""))
-        handler = self._handlers().get(name)
-        if handler is None:
-            return f"unsupported call: {name}"
-        try:
-            arguments = json.loads(call.get("arguments") or "{}")
-            if not isinstance(arguments, dict):
-                raise ValueError("arguments must be a JSON object")
-        except ValueError as exc:
-            return f"failed to parse function arguments: {exc}"
-        tree, me = self.registry.agent_of(thread)
-        try:
-            result: str = await handler(tree, me, active, call["call_id"], arguments)
-            return result
-        except AgentPathError as exc:
-            return str(exc)
-        except KeyError as exc:
-            return f"failed to parse function arguments: missing field `{exc.args[0]}`"
-
-    def _handlers(self) -> dict[str, Any]:
-        return {
+        self.tools: dict[str, CollaborationTool] = {
             "spawn_agent": self._spawn,
             "send_message": self._send,
             "followup_task": self._followup,
@@ -60,9 +42,28 @@ class Collaboration:
             "list_agents": self._list,
         }
 
+    async def call(self, turn: TurnRun, call: Json) -> str:
+        name = str(call.get("name", ""))
+        handler = self.tools.get(name)
+        if handler is None:
+            return f"unsupported call: {name}"
+        try:
+            arguments = json.loads(call.get("arguments") or "{}")
+            if not isinstance(arguments, dict):
+                raise ValueError("arguments must be a JSON object")
+        except ValueError as exc:
+            return f"failed to parse function arguments: {exc}"
+        tree, me = self.registry.agent_of(turn.thread)
+        try:
+            return await handler(tree, me, turn, call["call_id"], arguments)
+        except AgentPathError as exc:
+            return str(exc)
+        except KeyError as exc:
+            return f"failed to parse function arguments: missing field `{exc.args[0]}`"
+
     # ------------------------------------------------------------------ tools
 
-    async def _spawn(self, tree: AgentTree, me: Agent, active: ActiveTurn, call_id: str, args: Json) -> str:
+    async def _spawn(self, tree: AgentTree, me: Agent, turn: TurnRun, call_id: str, args: Json) -> str:
         path = tree.reserve(me, str(args["task_name"]))
         message = str(args["message"])
         parent = me.thread
@@ -81,7 +82,7 @@ class Collaboration:
             }
         }
         child = await asyncio.to_thread(
-            self.engine.store.create,
+            self.store.create,
             settings,
             source=source,
             originator=str(parent.meta.get("originator") or ""),
@@ -96,69 +97,56 @@ class Collaboration:
             child.model_history.extend(_settled(parent.model_history))
         child.notify("thread/status/changed", {"threadId": child.id, "status": child.status()})
         effort = args.get("reasoning_effort")
-        self._activity(me.thread, active, call_id, "started", agent, model=settings.model, effort=effort)
-        self._start(agent, agents.agent_message("NEW_TASK", me.path, path, message), active)
+        turn.item_done(items.sub_agent_activity(call_id, "started", child.id, path, settings.model, effort))
+        self._start(agent, agents.agent_message("NEW_TASK", me.path, path, message), turn)
         return agents.output({"task_name": path})
 
-    async def _send(self, tree: AgentTree, me: Agent, active: ActiveTurn, call_id: str, args: Json) -> str:
+    async def _send(self, tree: AgentTree, me: Agent, turn: TurnRun, call_id: str, args: Json) -> str:
         target = tree.find(agents.resolve(me.path, str(args["target"])))
         target.post(agents.agent_message("MESSAGE", me.path, target.path, str(args["message"])))
-        self._activity(me.thread, active, call_id, "interacted", target)
+        turn.item_done(items.sub_agent_activity(call_id, "interacted", target.thread.id, target.path))
         return ""
 
-    async def _followup(self, tree: AgentTree, me: Agent, active: ActiveTurn, call_id: str, args: Json) -> str:
+    async def _followup(self, tree: AgentTree, me: Agent, turn: TurnRun, call_id: str, args: Json) -> str:
         path = agents.resolve(me.path, str(args["target"]))
         if path == agents.ROOT:
             raise AgentPathError("Follow-up tasks can't target the root agent")
         target = tree.find(path)
         message = agents.agent_message("NEW_TASK", me.path, path, str(args["message"]))
         if target.thread.active is None:
-            self._start(target, message, active)
+            self._start(target, message, turn)
         else:
             target.post(message)
-        self._activity(me.thread, active, call_id, "interacted", target)
+        turn.item_done(items.sub_agent_activity(call_id, "interacted", target.thread.id, target.path))
         return ""
 
-    async def _wait(self, tree: AgentTree, me: Agent, active: ActiveTurn, call_id: str, args: Json) -> str:
-        turn_id = active.turn["id"]
-        item: Json = {
-            "type": "collabAgentToolCall",
-            "id": call_id,
-            "tool": "wait",
-            "status": "inProgress",
-            "senderThreadId": me.thread.id,
-            "receiverThreadIds": [],
-            "agentsStates": {},
-            "prompt": None,
-            "model": None,
-            "reasoningEffort": None,
-        }
-        self.engine._item_started(me.thread, turn_id, item)
+    async def _wait(self, tree: AgentTree, me: Agent, turn: TurnRun, call_id: str, args: Json) -> str:
+        item = items.wait_call(call_id, me.thread.id)
+        turn.item_started(item)
         if await me.wait_for_mail(agents.wait_seconds(args)):
             result = {"message": "Wait completed.", "timed_out": False}
         else:
             result = {"message": "Wait timed out.", "timed_out": True}
-        self.engine._item_completed(me.thread, turn_id, {**item, "status": "completed"})
+        turn.item_completed(items.wait_finished(item))
         return agents.output(result)
 
-    async def _interrupt(self, tree: AgentTree, me: Agent, active: ActiveTurn, call_id: str, args: Json) -> str:
+    async def _interrupt(self, tree: AgentTree, me: Agent, turn: TurnRun, call_id: str, args: Json) -> str:
         target = tree.find(agents.resolve(me.path, str(args["target"])))
         running = target.thread.active
         if running is not None and running.task is not None and target is not me:
             running.task.cancel()
-            self._activity(me.thread, active, call_id, "interrupted", target)
+            turn.item_done(items.sub_agent_activity(call_id, "interrupted", target.thread.id, target.path))
         return ""
 
-    async def _list(self, tree: AgentTree, me: Agent, active: ActiveTurn, call_id: str, args: Json) -> str:
+    async def _list(self, tree: AgentTree, me: Agent, turn: TurnRun, call_id: str, args: Json) -> str:
         prefix = args.get("path_prefix")
         resolved = agents.resolve(me.path, prefix) if isinstance(prefix, str) and prefix else None
         return agents.output({"agents": tree.listing(resolved)})
 
     # ------------------------------------------------------------------ turns and items
 
-    def _start(self, agent: Agent, message: Json, caller_turn: ActiveTurn) -> None:
-        root_turn_id = str(caller_turn.turn.get("rootTurnId") or caller_turn.turn["id"])
-        self.engine.start_agent_turn(agent.thread, message, root_turn_id, self._finished)
+    def _start(self, agent: Agent, message: Json, caller_turn: TurnRun) -> None:
+        self.start_agent_turn(agent.thread, message, caller_turn.root_turn_id, self._finished)
 
     def _finished(self, thread: Thread, status: str) -> None:
         """A sub-agent turn ended: its final answer goes to its parent's mailbox."""
@@ -173,36 +161,8 @@ class Collaboration:
         turn_id = parent.thread.active.turn["id"] if parent.thread.active is not None else None
         turn_id = turn_id or (parent.thread.turns[-1]["id"] if parent.thread.turns else None)
         if turn_id is not None:
-            item = _activity_item(f"subagent-completed-{uuid.uuid4()}", "completed", agent, None, None)
-            self.engine._item_started(parent.thread, turn_id, item)
-            self.engine._item_completed(parent.thread, turn_id, item)
-
-    def _activity(
-        self,
-        thread: Thread,
-        active: ActiveTurn,
-        item_id: str,
-        kind: str,
-        agent: Agent,
-        *,
-        model: str | None = None,
-        effort: Any = None,
-    ) -> None:
-        item = _activity_item(item_id, kind, agent, model, effort)
-        self.engine._item_started(thread, active.turn["id"], item)
-        self.engine._item_completed(thread, active.turn["id"], item)
-
-
-def _activity_item(item_id: str, kind: str, agent: Agent, model: str | None, effort: Any) -> Json:
-    return {
-        "type": "subAgentActivity",
-        "id": item_id,
-        "kind": kind,
-        "agentThreadId": agent.thread.id,
-        "agentPath": agent.path,
-        "model": model,
-        "reasoningEffort": effort if effort in ("none", "minimal", "low", "medium", "high", "xhigh") else None,
-    }
+            item_id = f"subagent-completed-{uuid.uuid4()}"
+            parent.thread.item_done(turn_id, items.sub_agent_activity(item_id, "completed", thread.id, agent.path))
 
 
 def _settled(history: list[Json]) -> list[Json]:

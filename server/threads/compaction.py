@@ -6,16 +6,12 @@ API: the whole history plus a `compaction_trigger` item goes to the model, which
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
-from server.threads import rate_limits
+from server.threads import items, model_request
 from server.threads.rollout import Json
-
-if TYPE_CHECKING:
-    from server.threads.engine import ActiveTurn, TurnEngine
-    from server.threads.store import Thread
+from server.threads.stream import token_usage
+from server.threads.turn import TurnRun
 
 TRIGGER: Json = {"type": "compaction_trigger"}
 
@@ -35,30 +31,30 @@ def failure(message: str) -> Json:
     }
 
 
-async def run(engine: TurnEngine, thread: Thread, active: ActiveTurn) -> None:
+async def run(turn: TurnRun) -> None:
     from server.model.responses import ModelError
-    from server.threads.engine import _token_usage
 
-    turn_id = active.turn["id"]
-    engine._announce_start(thread, active)
-    item: Json = {"type": "contextCompaction", "id": str(uuid.uuid4())}
-    engine._item_started(thread, turn_id, item)
-    target = engine._target()
-    headers = {**target.headers, "session-id": thread.id, "thread-id": thread.id}
-    body = engine._request_body(thread)
+    thread = turn.thread
+    turn.announce_start()
+    item = items.context_compaction()
+    turn.item_started(item)
+    target = turn.services.target()
+    body = model_request.body(thread)
     body["input"] = [*body["input"], TRIGGER]
     outputs: list[Json] = []
     usage: Json | None = None
     answered: list[Mapping[str, str]] = []
     error: Json | None = None
     try:
-        async for event in target.client.stream(body, headers, on_headers=answered.append):
+        async for event in target.client.stream(
+            body, model_request.headers(target.headers, thread), on_headers=answered.append
+        ):
             if event.get("type") == "response.output_item.done" and isinstance(event.get("item"), dict):
                 outputs.append(event["item"])
             elif event.get("type") == "response.completed":
-                usage = _token_usage(event.get("response", {}).get("usage"))
+                usage = token_usage(event.get("response", {}).get("usage"))
     except asyncio.CancelledError:
-        engine._finish(thread, active, "interrupted")
+        turn.finish("interrupted")
         return
     except ModelError as exc:
         error = failure(str(exc))
@@ -69,18 +65,11 @@ async def run(engine: TurnEngine, thread: Thread, active: ActiveTurn) -> None:
             f"got {len(compactions)} from {len(outputs)} output items"
         )
     if error is not None:
-        thread.notify("error", {"error": error, "willRetry": False, "threadId": thread.id, "turnId": turn_id})
-        engine._finish(thread, active, "failed", error)
+        turn.failed(error)
         return
-    thread.replace_model_history(turn_id, compacted_history([e["item"] for e in thread.model_history], compactions[0]))
+    thread.replace_model_history(turn.id, compacted_history([e["item"] for e in thread.model_history], compactions[0]))
     if usage is not None:
-        for key, value in usage.items():
-            thread.usage_total[key] = thread.usage_total.get(key, 0) + value
-        token_usage = {"total": dict(thread.usage_total), "last": usage, "modelContextWindow": None}
-        thread.notify(
-            "thread/tokenUsage/updated", {"threadId": thread.id, "turnId": turn_id, "tokenUsage": token_usage}
-        )
-    if answered:
-        thread.notify("account/rateLimits/updated", {"rateLimits": rate_limits.snapshot(answered[-1])})
-    engine._item_completed(thread, turn_id, item)
-    engine._finish(thread, active, "completed")
+        turn.usage_updated(usage)
+    turn.rate_limits_seen(answered)
+    turn.item_completed(item)
+    turn.finish("completed")

@@ -15,7 +15,7 @@ from typing import Literal
 from server.protocol.errors import InvalidRequest
 from server.threads import prompts
 from server.threads.rollout import Json
-from server.threads.store import Thread
+from server.threads.thread import Thread
 
 SnapshotMode = Literal["committed", "interrupted"]
 

@@ -1,42 +1,33 @@
 """Threads of one server: created, loaded from their rollouts, listed, archived.
 
-A thread's wire shape follows upstream's `Thread` (fields measured in protocol notes, section 6). The store
-keeps loaded threads in memory so every connection sees the same live thread; a thread not loaded yet is
+The store keeps loaded threads in memory so every connection sees the same live thread; a thread not loaded yet is
 found by id under `$CODEX_HOME/sessions/` and replayed from its rollout.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
+import logging
 import shutil
 import time
-import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from server import UPSTREAM_PROTOCOL_VERSION
 from server.protocol.errors import InvalidRequest
+from server.threads.ids import uuid7
 from server.threads.rollout import Json, Rollout, replay
+from server.threads.thread import Thread, ThreadSettings
 
 if TYPE_CHECKING:
-    from server.session import ServerContext, Session
-    from server.threads.engine import ActiveTurn
+    from server.context import ServerContext
+
+LOG = logging.getLogger(__name__)
 
 DEFAULT_LIST_LIMIT = 25
 INTERACTIVE_KINDS = frozenset({"cli", "vscode", "appServer"})
 """Listed when `thread/list` names no `sourceKinds`, as upstream lists interactive sessions by default."""
-
-
-def uuid7() -> str:
-    """A time-ordered UUID (version 7), like upstream's ids: sorting ids sorts by creation time."""
-    millis = time.time_ns() // 1_000_000
-    value = (millis & ((1 << 48) - 1)) << 80 | int.from_bytes(os.urandom(10), "big") & ((1 << 80) - 1)
-    value = (value & ~(0xF << 76)) | (0x7 << 76)
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)
-    return str(uuid.UUID(int=value))
 
 
 def source_kind(source: Any) -> str:
@@ -48,117 +39,10 @@ def source_kind(source: Any) -> str:
     return "appServer"
 
 
-@dataclass
-class ThreadSettings:
-    """Per-thread settings a turn runs with; thread/start sets them, turn/start may override for a turn."""
-
-    cwd: str
-    model: str
-    model_provider: str = "openai"
-    approval_policy: Any = "on-request"
-    approvals_reviewer: str = "user"
-    sandbox: Json = field(default_factory=lambda: {"type": "readOnly", "networkAccess": False})
-    dynamic_tools: list[Json] = field(default_factory=list)
-    """Client-implemented tools (thread/start `dynamicTools`), in the client's wire shape."""
-    bypass_hook_trust: bool = False
-    service_tier: str | None = None
-    """What `serviceTier` echoes (upstream's name for the requested tier); None when none was requested."""
-    """thread/start `config.bypass_hook_trust`: run hooks that are not trusted yet (with a warning)."""
-
-
-@dataclass(eq=False)
-class Thread:
-    """A live thread. Identity matters (connections follow this object), so it hashes by identity."""
-
-    meta: Json
-    settings: ThreadSettings
-    rollout: Rollout
-    turns: list[Json] = field(default_factory=list)
-    model_history: list[Json] = field(default_factory=list)
-    active: ActiveTurn | None = None
-    subscribers: set[Session] = field(default_factory=set)
-    session_hooks_ran: bool = False
-    """SessionStart hooks run once per loaded thread, at its first turn (as upstream runs them)."""
-    usage_total: dict[str, int] = field(default_factory=dict)
-    """Token usage summed over this process's turns (reported as `tokenUsage.total`)."""
-    approved_programs: set[str] = field(default_factory=set)
-    """Program paths the user approved with `acceptForSession` under the patched zsh; kept in memory only,
-    like upstream's session approval cache, so a restarted server asks again."""
-
-    @property
-    def id(self) -> str:
-        thread_id: str = self.meta["id"]
-        return thread_id
-
-    def status(self) -> Json:
-        if self.active is not None:
-            return {"type": "active", "activeFlags": []}
-        return {"type": "idle"}
-
-    def wire(self, *, include_turns: bool = False) -> Json:
-        turns = [{**turn, "itemsView": "full"} for turn in self.turns] if include_turns else []
-        return {**self.meta, "status": self.status(), "turns": turns}
-
-    def update_meta(self, **changes: Any) -> None:
-        self.meta.update(changes)
-        self.rollout.append({"type": "meta", "thread": changes})
-
-    # The thread's history changes only through these methods, so memory and rollout never disagree and
-    # every record type is written in one place (see server.threads.rollout for the format).
-
-    def turn(self, turn_id: str) -> Json:
-        """The stored turn with this id (newest first: it is nearly always the last one)."""
-        for turn in reversed(self.turns):
-            if turn["id"] == turn_id:
-                return turn
-        raise KeyError(turn_id)
-
-    def add_turn(self, turn: Json) -> None:
-        """Start a turn; items already on `turn` are recorded after it (a fork copies whole turns)."""
-        self.turns.append({**turn, "items": []})
-        self.rollout.append({"type": "turn", "turn": {k: v for k, v in turn.items() if k != "items"}})
-        for item in turn.get("items", []):
-            self.add_item(turn["id"], item)
-
-    def add_item(self, turn_id: str, item: Json) -> None:
-        self.turn(turn_id)["items"].append(item)
-        self.rollout.append({"type": "item", "turnId": turn_id, "item": item})
-
-    def end_turn(
-        self, turn_id: str, *, status: str, error: Json | None, completed_at: int | None, duration_ms: int | None
-    ) -> None:
-        """Close a turn; the rollout is fsynced here, so a crash loses at most the turn in flight."""
-        ending = {"status": status, "error": error, "completedAt": completed_at, "durationMs": duration_ms}
-        self.turn(turn_id).update(ending)
-        self.rollout.append({"type": "turn_end", "turnId": turn_id, **ending}, sync=True)
-
-    def remember(self, turn_id: str, model_item: Json) -> None:
-        """Append to what the model sees on later turns."""
-        self.model_history.append({"turnId": turn_id, "item": model_item})
-        self.rollout.append({"type": "model", "turnId": turn_id, "item": model_item})
-
-    def replace_model_history(self, turn_id: str, items: list[Json]) -> None:
-        """Compaction: what the model sees on later turns is `items` alone from now on."""
-        self.model_history = [{"turnId": turn_id, "item": item} for item in items]
-        self.rollout.append({"type": "model_reset", "turnId": turn_id, "items": items})
-
-    async def ask_client(self, method: str, params: Json) -> Any:
-        """A server->client request to one connection following this thread; LookupError when none does."""
-        for session in self.subscribers:
-            return await session.request(method, params)
-        raise LookupError(f"no client follows thread {self.id}")
-
-    def notify(self, method: str, params: Json) -> None:
-        """Send to every connection following this thread."""
-        for session in list(self.subscribers):
-            session.notify(method, params)
-
-
 class ThreadStore:
-    def __init__(self, server: ServerContext) -> None:
-        self.server = server
-        self.sessions_dir = server.codex_home / "sessions"
-        self.archive_dir = server.codex_home / "archived_sessions"
+    def __init__(self, codex_home: Path) -> None:
+        self.sessions_dir = codex_home / "sessions"
+        self.archive_dir = codex_home / "archived_sessions"
         self.loaded: dict[str, Thread] = {}
 
     def create(
@@ -234,9 +118,7 @@ class ThreadStore:
         except (OSError, ValueError) as exc:
             raise InvalidRequest(f"failed to load rollout {path}: {exc}") from None
         if replayed.torn_lines:
-            from server.runner import log
-
-            log(f"{path}: skipped {replayed.torn_lines} torn line(s) from an interrupted write")
+            LOG.warning("%s: skipped %d torn line(s) from an interrupted write", path, replayed.torn_lines)
         meta = dict(replayed.meta)
         meta["path"] = str(path)
         settings = _settings_from(meta, replayed.settings, path)
@@ -286,6 +168,12 @@ class ThreadStore:
         thread.meta["path"] = str(target)
         thread.rollout = Rollout(target)
         self.loaded.pop(thread_id, None)
+
+
+def thread_store(server: ServerContext) -> ThreadStore:
+    """The one store of `server`, shared by the thread service and the light thread/list and thread/read handlers,
+    which reach it without loading the turn engine, the model client or pydantic."""
+    return server.shared(lambda context: ThreadStore(context.codex_home), ThreadStore)
 
 
 def _settings_from(meta: Json, saved: Json, path: Path) -> ThreadSettings:

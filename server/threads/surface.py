@@ -10,7 +10,8 @@ from typing import Any
 
 from server.protocol.errors import InvalidRequest
 from server.threads.rollout import Json
-from server.threads.store import Thread, ThreadStore
+from server.threads.store import ThreadStore
+from server.threads.thread import Thread
 
 _UUID_CHARS = re.compile(r"[0-9a-fA-F-]")
 _UUID = re.compile(r"^(urn:uuid:)?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
@@ -118,8 +119,43 @@ def inject(thread: Thread, items: list[Any]) -> None:
         thread.remember(turn_id or "", item)
 
 
+APPROVED_ACTION_PREAMBLE = (
+    "The user has manually approved a specific action that was previously `Rejected`.\n\n"
+    "Treat this as approval to perform that exact action in the same context in which it was originally "
+    "requested.\nDo not assume this also authorizes similar operations with different payloads.\n\n"
+    "Approved action:\n"
+)
+"""How upstream 0.163 words the developer message a manual approval adds to the history (measured)."""
+
+COMMAND_SOURCES = ("shell", "unified_exec")
+
+
 def check_guardian_event(event: Any) -> None:
-    """The fields of upstream's GuardianAssessmentEvent that must be there before anything is approved."""
-    for name in ("id", "action"):
-        if not isinstance(event, dict) or name not in event:
+    """What upstream's GuardianAssessmentEvent decoding refuses, in its order: errors inside the action
+    first (serde decodes a field as it meets it), then the first missing field in declaration order."""
+    if not isinstance(event, dict):
+        raise InvalidRequest("invalid Guardian denial event: missing field `id`")
+    action = event.get("action")
+    if isinstance(action, dict):
+        if "type" not in action:
+            raise InvalidRequest("invalid Guardian denial event: missing field `type`")
+        source = action.get("source")
+        if action["type"] == "command" and source is not None and source not in COMMAND_SOURCES:
+            raise InvalidRequest(
+                f"invalid Guardian denial event: unknown variant `{source}`, expected `shell` or `unified_exec`"
+            )
+    for name in ("id", "status", "action"):
+        if name not in event:
             raise InvalidRequest(f"invalid Guardian denial event: missing field `{name}`")
+
+
+def approve_denied_action(thread: Thread, event: Any) -> None:
+    """Tell the model, on its next request, that the user approved the action an automatic review denied.
+
+    Upstream adds this developer message to the thread's history and answers `{}`: the next attempt is
+    still reviewed, and the reviewer sees the approval in the history it is given. `event` has passed
+    `check_guardian_event`.
+    """
+    approved = json.dumps({"action": event["action"], "outcome": "allowed"}, indent=2, ensure_ascii=False)
+    text = APPROVED_ACTION_PREAMBLE + approved
+    inject(thread, [{"type": "message", "role": "developer", "content": [{"type": "input_text", "text": text}]}])

@@ -8,6 +8,7 @@ tool (protocol notes, section 13.3); ours offers `exec_command` as a function to
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -252,3 +253,41 @@ def test_approval_policy_never_refuses_escalation_without_a_review(
     client.assert_no("item/autoApprovalReview/started", within=0.2)
     client.assert_no("item/started", within=0.2, where=lambda params: params["item"]["id"] == "call_n")
     assert not marker.exists()
+
+
+def snake_case_event(completed: dict[str, Any]) -> dict[str, Any]:
+    """The GuardianAssessmentEvent a client sends back: upstream decodes it in its core (snake_case) form."""
+    action = dict(completed["action"])
+    action["source"] = re.sub(r"(?<!^)([A-Z])", r"_\1", action["source"]).lower()
+    return {"id": completed["reviewId"], "status": completed["review"]["status"], "action": action}
+
+
+def test_approving_a_denied_action_tells_the_model_on_its_next_request(
+    app_server_factory: AppServerFactory, model: ResponsesApiStub, tmp_path: Path
+) -> None:
+    """Measured on upstream 0.163: the approval answers `{}`, sends nothing, and adds one developer message
+    naming the action to the history the next turn sends (that next attempt is still reviewed)."""
+    client = start(app_server_factory, model)
+    thread_id = client.request("thread/start", {"cwd": str(tmp_path)})["thread"]["id"]
+    model.enqueue(
+        escalated_touch(tmp_path / "marker", "call_d"),
+        verdict(risk_level="high", user_authorization="low", outcome="deny", rationale="stub denies"),
+        text_reply("understood"),
+    )
+    run_turn(client, thread_id, "please touch the file")
+    _, completed = reviewed(client, thread_id, "call_d")
+    event = snake_case_event(completed)
+    posts_before = len(model.wait_for_posts(3))
+    approved = client.request("thread/approveGuardianDeniedAction", {"threadId": thread_id, "event": event})
+    assert approved == {}
+    model.enqueue(text_reply("thanks"))
+    run_turn(client, thread_id, "go ahead")
+    sent = model.wait_for_posts(posts_before + 1)[-1].body["input"]
+    messages = [(item.get("role"), item["content"][0].get("text")) for item in sent if item.get("type") == "message"]
+    expected = (
+        "The user has manually approved a specific action that was previously `Rejected`.\n\n"
+        "Treat this as approval to perform that exact action in the same context in which it was originally "
+        "requested.\nDo not assume this also authorizes similar operations with different payloads.\n\n"
+        "Approved action:\n" + json.dumps({"action": event["action"], "outcome": "allowed"}, indent=2)
+    )
+    assert messages[-2:] == [("developer", expected), ("user", "go ahead")]

@@ -261,6 +261,17 @@ def test_approve_guardian_denied_action_validates_the_event(
     assert rejected(client, method, {"threadId": thread_id, "event": {"id": "x", "status": "denied"}}).message == (
         "invalid Guardian denial event: missing field `action`"
     )
+    command = {"type": "command", "source": "unified_exec", "command": "true", "cwd": str(tmp_path)}
+    assert rejected(client, method, {"threadId": thread_id, "event": {"id": "x", "action": command}}).message == (
+        "invalid Guardian denial event: missing field `status`"
+    )
+    assert rejected(client, method, {"threadId": thread_id, "event": {"id": "x", "action": {}}}).message == (
+        "invalid Guardian denial event: missing field `type`"
+    )
+    camel = {**command, "source": "unifiedExec"}
+    assert rejected(client, method, {"threadId": thread_id, "event": {"id": "x", "action": camel}}).message == (
+        "invalid Guardian denial event: unknown variant `unifiedExec`, expected `shell` or `unified_exec`"
+    )
     assert rejected(client, method, {"threadId": thread_id}).message == "Invalid request: missing field `event`"
 
 

@@ -177,3 +177,48 @@ def test_steer_errors(client: Client, model: ResponsesApiStub, tmp_path: Path) -
     client.request("turn/interrupt", {"threadId": thread_id, "turnId": turn["id"]})
     client.wait_for("turn/completed", **{"turn.id": turn["id"]})
     slow.release()
+
+
+# ---------------------------------------------------------------------------------------------------- review
+
+
+def test_review_turn_reports_the_review_with_upstreams_items(
+    client: Client, model: ResponsesApiStub, tmp_path: Path
+) -> None:
+    thread_id = new_thread(client, tmp_path)
+    model.enqueue(text_reply("looks fine to me"))
+    started = client.request(
+        "review/start", {"threadId": thread_id, "target": {"type": "custom", "instructions": "check it"}}
+    )
+    assert started["reviewThreadId"] == thread_id
+    turn = started["turn"]
+    assert turn["status"] == "inProgress"
+    assert [(item["type"], item["content"][0]["text"]) for item in turn["items"]] == [("userMessage", "check it")]
+    entered = client.wait_for("item/completed", threadId=thread_id, **{"item.type": "enteredReviewMode"})
+    assert entered["item"]["review"] == "check it"
+    exited = client.wait_for("item/completed", threadId=thread_id, **{"item.type": "exitedReviewMode"})
+    assert exited["item"]["review"] == "looks fine to me"
+    answer = client.wait_for("item/completed", threadId=thread_id, **{"item.type": "agentMessage"})
+    assert answer["item"]["text"] == "looks fine to me"
+    assert client.wait_for("turn/completed", threadId=thread_id)["turn"]["status"] == "completed"
+    assert user_texts(model.wait_for_posts(1)[-1])[-1] == "check it"
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"target": {"type": "custom", "instructions": ""}}, "instructions must not be empty"),
+        ({}, "Invalid request: missing field `target`"),
+        ({"target": {"type": "nope"}}, "Invalid request: unknown variant `nope`"),
+    ],
+)
+def test_review_start_rejects_bad_targets(client: Client, tmp_path: Path, params: dict[str, Any], message: str) -> None:
+    thread_id = new_thread(client, tmp_path)
+    assert rejected(client, "review/start", {"threadId": thread_id, **params}).message.startswith(message)
+
+
+def test_review_start_on_a_malformed_thread_id(client: Client) -> None:
+    target = {"type": "custom", "instructions": "x"}
+    assert rejected(client, "review/start", {"threadId": MALFORMED_ID, "target": target}).message.startswith(
+        "invalid thread id: "
+    )

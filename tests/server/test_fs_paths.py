@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.fs.paths import is_within, normalize
 from server.protocol.base import params_parser
 from server.protocol.errors import InvalidRequest
 from server.protocol.fs import FsReadFileParams
+from server.protocol.paths import is_within, normalize
 
-parse = params_parser(FsReadFileParams)
+parse = params_parser(FsReadFileParams, "struct FsReadFileParams")
 
 path_text = st.lists(st.sampled_from(["/", "//", ".", "..", "a", "b c", "é", "\x00", "~", "x/"]), max_size=8).map(
     "".join

@@ -5,14 +5,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from codex_app_harness import Client
 from codex_app_harness.pytest_plugin import AppServerFactory
+from codex_app_harness.websocket_server import WebSocketServer
 from fixtures.responses_api import ResponsesApiStub, function_call, text_reply
 from tests.integration.test_dynamic_tools import NAMESPACE, start
 from tests.integration.test_threads import new_thread, run_turn
+
+APPROVAL = "item/commandExecution/requestApproval"
 
 
 def ours(factory: AppServerFactory, model: ResponsesApiStub, *args: str) -> Client:
@@ -144,3 +148,26 @@ def test_deferred_tool_stays_callable(
     assert item["namespace"] == "extras"
     outputs = [i for i in model.wait_for_posts(2)[-1].body["input"] if i.get("type") == "function_call_output"]
     assert [o["output"] for o in outputs] == ["HIDDEN-OK"]
+
+
+def test_an_approval_goes_to_the_connection_that_started_the_turn(
+    ws_server_factory: Callable[..., WebSocketServer], model: ResponsesApiStub, tmp_path: Path
+) -> None:
+    """Two connections follow one thread; only the one whose turn/start began the turn is asked, so an
+    observer (another window on the same thread) can neither approve nor decline someone else's command."""
+    server = ws_server_factory(args=["-c", f'openai_base_url="{model.base_url}"'])
+    starter = server.connect(experimental_api=True)
+    starter.request("account/login/start", {"type": "apiKey", "apiKey": "sk-test"})
+    thread_id = new_thread(starter, tmp_path)
+    observer = server.connect(experimental_api=True)
+    observer.request("thread/resume", {"threadId": thread_id})
+    asked_starter: list[dict[str, Any]] = []
+    asked_observer: list[dict[str, Any]] = []
+    starter.respond_to(APPROVAL, lambda params: asked_starter.append(params) or {"decision": "accept"})
+    observer.respond_to(APPROVAL, lambda params: asked_observer.append(params) or {"decision": "decline"})
+    model.enqueue(function_call("shell", {"command": ["echo", "started-here"]}), text_reply("done"))
+    turn = run_turn(starter, thread_id, "run it")
+    item = starter.wait_for("item/completed", turnId=turn["id"], **{"item.type": "commandExecution"})["item"]
+    assert item["status"] == "completed"
+    assert [params["itemId"] for params in asked_starter] == [item["id"]]
+    assert asked_observer == []

@@ -1,0 +1,1 @@
+"""Threads and turns: the domain behind thread/* and turn/* (entry point: server.threads.service)."""

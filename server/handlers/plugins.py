@@ -68,10 +68,7 @@ def local_marketplace(params: PluginReadParams) -> Marketplace:
     path = Path(str(params.marketplace_path))
     if not path.exists():
         raise InvalidRequest(f"marketplace file `{path}` does not exist")
-    try:
-        return load_marketplace(path)
-    except MarketplaceError as exc:
-        raise InvalidRequest(str(exc)) from None
+    return load_marketplace(path)
 
 
 @method("plugin/list", PluginListParams)

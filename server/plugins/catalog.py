@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from server.config import Config
+from server.context import ServerContext
 from server.plugins import remote
 from server.plugins.manifest import read_manifest
 from server.plugins.marketplace import Entry, Marketplace
 from server.plugins.prompts import normalise_default_prompt
 from server.plugins.store import is_enabled, is_installed, plugin_id
-from server.session import ServerContext
 
 
 def summary(server: ServerContext, config: Config, marketplace: Marketplace, entry: Entry) -> dict[str, Any]:
@@ -77,6 +77,14 @@ def detail(
         "shareUrl": None,
         "description": manifest.description,
         "skills": manifest.skills(entry.name, product),
+        **unfilled_detail_fields(),
+    }
+
+
+def unfilled_detail_fields() -> dict[str, Any]:
+    """The PluginDetail fields (upstream's schema) this server answers empty for every plugin, local or
+    remote; fresh lists each call, so no answer shares a mutable value with another."""
+    return {
         "onboardingSkill": None,
         "hooks": [],
         "apps": [],
@@ -211,10 +219,5 @@ def remote_detail(item: dict[str, Any], summary_view: dict[str, Any], disabled: 
         "shareUrl": None,
         "description": text_or_none(release, "description"),
         "skills": remote_skills(item, disabled),
-        "onboardingSkill": None,
-        "hooks": [],
-        "apps": [],
-        "appTemplates": [],
-        "mcpServers": [],
-        "scheduledTasks": None,
+        **unfilled_detail_fields(),
     }

@@ -47,7 +47,7 @@ class Marketplace:
         raise InvalidRequest(f"plugin `{plugin_name}` was not found in marketplace `{self.name}`")
 
 
-class MarketplaceError(Exception):
+class MarketplaceError(InvalidRequest):
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(f"invalid marketplace file `{path}`: {reason}")
         self.path = path

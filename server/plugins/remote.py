@@ -14,15 +14,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from server.auth import storage
-from server.auth.storage import AuthFileError
+from server.plugins.login import Credentials
 from server.plugins.marketplace import json_reason
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 TIMEOUT_SECONDS = 30
 PAGE_LIMIT = 200
@@ -47,29 +43,6 @@ class AuthRequired(CatalogError):
 
 def is_valid_remote_id(plugin_id: str) -> bool:
     return bool(plugin_id) and all(char.isascii() and (char.isalnum() or char in "-_~") for char in plugin_id)
-
-
-@dataclass(frozen=True)
-class Credentials:
-    access_token: str
-    account_id: str | None
-
-    def headers(self) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {self.access_token}"}
-        if self.account_id:
-            headers["chatgpt-account-id"] = self.account_id
-        return headers
-
-
-def credentials(codex_home: Path) -> Credentials | None:
-    """The ChatGPT login stored in auth.json, or None (logged out, API key, unreadable file)."""
-    try:
-        auth = storage.read(codex_home)
-    except (AuthFileError, OSError):
-        return None
-    if auth is None or auth.mode != "chatgpt" or auth.tokens is None:
-        return None
-    return Credentials(auth.tokens.access_token, auth.tokens.account_id)
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,12 @@ from typing import Any
 
 from server.config import effective_config
 from server.config.base_urls import chatgpt_base_url
+from server.context import ServerContext
 from server.plugins import bundle, remote
 from server.plugins.catalog import remote_detail, remote_marketplace_view, remote_summary
-from server.plugins.remote import REMOTE_MARKETPLACE, CatalogError, RemoteCatalog, credentials
+from server.plugins.login import credentials
+from server.plugins.remote import REMOTE_MARKETPLACE, CatalogError, RemoteCatalog
 from server.protocol.errors import InternalError, InvalidRequest
-from server.session import ServerContext
 
 
 def catalog_for(server: ServerContext) -> RemoteCatalog:

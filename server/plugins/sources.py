@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from codex_app_tools.atomic import atomic_write
-from server.plugins.marketplace import MARKETPLACE_FILE, Marketplace, MarketplaceError, load_marketplace
+from server.plugins.marketplace import MARKETPLACE_FILE, Marketplace, load_marketplace
 from server.protocol.errors import InvalidRequest
 
 GIT_TIMEOUT_SECONDS = 300
@@ -63,10 +63,7 @@ def read_root(root: Path) -> Marketplace:
         raise InvalidRequest(
             f"invalid marketplace file `{root}`: marketplace root does not contain a supported manifest"
         )
-    try:
-        return load_marketplace(path)
-    except MarketplaceError as exc:
-        raise InvalidRequest(str(exc)) from None
+    return load_marketplace(path)
 
 
 def git(*args: str, cwd: Path | None = None) -> str:

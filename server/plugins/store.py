@@ -14,9 +14,9 @@ from typing import Any
 
 from server.config import Config
 from server.config.writer import Edit, write
+from server.context import ServerContext
 from server.plugins.manifest import read_manifest
 from server.plugins.marketplace import Entry, Marketplace
-from server.session import ServerContext
 
 LOCAL_VERSION = "local"
 """Cache directory name for a plugin whose manifest has no version."""

@@ -11,9 +11,10 @@ import pytest
 from fixtures.plugin_backend import Failure, PluginBackend, plugin_bundle, remote_plugin, tar_gz
 from server.plugins import bundle
 from server.plugins.catalog import offered_to
+from server.plugins.login import Credentials, credentials
 from server.plugins.manifest import read_manifest
 from server.plugins.marketplace import Entry
-from server.plugins.remote import AUTH_REQUIRED, CatalogError, Credentials, RemoteCatalog, credentials, read_at_most
+from server.plugins.remote import AUTH_REQUIRED, CatalogError, RemoteCatalog, read_at_most
 
 LOGIN = Credentials("secret-token", "acct-1")
 

@@ -11,13 +11,19 @@ runs with its `RequestScope` in a context variable, which every task it spawns i
 notification "caused by" the request is whatever is emitted in that context. Those are held until the
 writer has written the response, then queued behind it, in the order they were emitted. Once the response
 is out, the scope lets notifications straight through (a turn's later events). Server->client requests are
-never held: a handler may wait for their answer before it can respond.
+never held: a handler may wait for their answer before it can respond. One named exemption,
+STREAMED_BEFORE_RESPONSE, lists the notifications that upstream writes while their request is still pending.
 
 Memory toward a client that does not read. Everything queued is counted in bytes. Past
 OUTGOING_SOFT_LIMIT_BYTES we stop reading the client's input (its own requests cannot grow the queue) and
 coalesce what the protocol allows to coalesce (COALESCE: `fs/changed` per watch, search session updates per
 session); past OUTGOING_HARD_LIMIT_BYTES the connection is closed with a logged reason. Responses are never
 coalesced or dropped while the connection lives. The writer takes bounded batches, never the whole backlog.
+
+End of input. Scoped state is told first (`Session.input_ended`), so what upstream stops at once when its
+client goes away stops at once here; requests still running then get SHUTDOWN_GRACE_SECONDS, and those
+still running after it are cancelled and answered SHUTTING_DOWN. A handler that raises `Unanswered` gets
+no response at all.
 
 Supervision. The reader, the writer and the overflow guard are watched together: when the writer dies (the
 client went away, or a bug) or the queue overflows, the connection ends with one stderr line instead of a
@@ -37,7 +43,7 @@ from typing import Any
 
 from server.protocol.errors import InternalError, RpcError
 from server.rpc import ClientReply, Connection, Dispatch, Ignored, JsonValue, Reply
-from server.session import ServerContext, Session
+from server.session import ServerContext, Session, Unanswered
 
 SendBatch = Callable[[list[bytes]], Awaitable[None]]
 """Writes encoded messages (no framing) in order; one call is one write on the wire where framing allows."""
@@ -125,6 +131,16 @@ class RequestScope:
     """Notifications waiting for the response; None once the response is written."""
 
 
+STREAMED_BEFORE_RESPONSE = frozenset({"command/exec/outputDelta"})
+"""Notifications never held for their request's response, because upstream sends them before it.
+
+`command/exec` answers only when its process exits, and upstream's schema says that response "is sent only
+after all `command/exec/outputDelta` notifications for that connection have been emitted": holding the
+output until then would turn a stream into a buffer (and a long-running or interactive command, which a
+client answers through `command/exec/write`, would show nothing at all). Queued as emitted, these
+notifications precede the response that follows them in the same ordered queue.
+"""
+
 _current_request: contextvars.ContextVar[RequestScope | None] = contextvars.ContextVar("request", default=None)
 
 
@@ -138,6 +154,7 @@ class ConnectionRunner:
         self._send = send
         self._queue: deque[Outgoing] = deque()
         self._queued_bytes = 0
+        self._tombstones = 0
         self._coalescible: dict[tuple[str, Any], Outgoing] = {}
         self._ready = asyncio.Event()
         self._empty = asyncio.Event()
@@ -159,7 +176,12 @@ class ConnectionRunner:
     def notify(self, method: str, params: JsonValue) -> None:
         """Queue a notification, held back while the request that caused it is not answered yet."""
         scope = _current_request.get()
-        if scope is not None and scope.owner is self and scope.held is not None:
+        if (
+            scope is not None
+            and scope.owner is self
+            and scope.held is not None
+            and method not in STREAMED_BEFORE_RESPONSE
+        ):
             scope.held.append((method, params))
             return
         self._queue_notification(method, params)
@@ -189,8 +211,16 @@ class ConnectionRunner:
         self._push(item)
 
     def _drop(self, item: Outgoing) -> None:
+        """Forget a notification merged into a newer one. Its place in the queue is left as a tombstone
+        holding nothing (the payload is what grows), and the queue is compacted once tombstones are most
+        of it, so a client that never reads costs memory for what is live, not for every merge."""
         item.dropped = True
         self._queued_bytes -= len(item.data)
+        item.data, item.params = b"", None
+        self._tombstones += 1
+        if self._tombstones > len(self._queue) // 2:
+            self._queue = deque(entry for entry in self._queue if not entry.dropped)
+            self._tombstones = 0
 
     def _push(self, item: Outgoing) -> None:
         if self._closing:
@@ -216,6 +246,7 @@ class ConnectionRunner:
         while self._queue and len(batch) < BATCH_MAX_MESSAGES and (not batch or size < BATCH_MAX_BYTES):
             item = self._queue.popleft()
             if item.dropped:
+                self._tombstones -= 1
                 continue
             if item.key is not None and self._coalescible.get(item.key) is item:
                 del self._coalescible[item.key]
@@ -270,8 +301,11 @@ class ConnectionRunner:
         except asyncio.CancelledError:
             self._respond(scope, self.connection.finish(job.request_id, error=SHUTTING_DOWN))
             raise
+        except Unanswered:
+            self.connection.finish(job.request_id)  # ends its in-flight count; the encoded answer is dropped
+            scope.held = None  # so are the notifications it held: they would follow a response never written
         except Exception as exc:
-            if not isinstance(exc, RpcError):
+            if not isinstance(exc, (RpcError, OSError)):  # an OSError is the OS refusing the request
                 log(f"{job.spec.name} failed: {type(exc).__name__} at {_origin(exc)}")
             self._respond(scope, self.connection.finish(job.request_id, error=exc))
 
@@ -342,6 +376,7 @@ class ConnectionRunner:
             await asyncio.wait({reader, writer, overflow}, return_when=asyncio.FIRST_COMPLETED)
             if reader.done() and not writer.done() and not overflow.done():
                 reader.result()
+                await self.session.input_ended()
                 await self._finish_in_flight()
             else:
                 self._end_early(writer, overflow)

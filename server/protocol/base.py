@@ -68,9 +68,12 @@ def translate(error: ValidationError) -> InvalidRequest:
         return missing_field(str(loc[-1]))
     if kind in {"union_tag_invalid", "literal_error"}:
         expected = first.get("ctx", {}).get("expected_tags") or first.get("ctx", {}).get("expected", "")
-        tags = ", ".join(f"`{tag.strip().strip(chr(39))}`" for tag in str(expected).split(","))
+        names = [tag.strip().strip(chr(39)) for tag in str(expected).replace(" or ", ",").split(",") if tag.strip()]
         if kind == "union_tag_invalid":
             value = first.get("ctx", {}).get("tag", value)  # the input is the whole object; name its tag
+        if len(names) == 2:  # serde words two variants as "`a` or `b`", more as "one of `a`, `b`, `c`"
+            return invalid_params(f"unknown variant `{value}`, expected `{names[0]}` or `{names[1]}`")
+        tags = ", ".join(f"`{name}`" for name in names)
         return invalid_params(f"unknown variant `{value}`, expected one of {tags}")
     if kind == "union_tag_not_found":
         return missing_field(str(first.get("ctx", {}).get("discriminator", "type")).strip("'"))
@@ -85,26 +88,54 @@ def translate(error: ValidationError) -> InvalidRequest:
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def params_parser(model: type[Model] | None) -> Callable[[Any], Model | None]:
-    """A method table parser for `model`. None means the method takes no params (any value accepted).
+class UnitParams(BaseModel):
+    """The params of a method whose upstream params type is `null` (serde's unit).
 
-    Upstream accepts a positional array for struct params (serde's struct-from-sequence), so we do too.
+    Upstream accepts an absent or null `params` and an empty object; anything else is refused with serde's
+    "invalid type: ..., expected unit".
     """
 
-    if model is None:
 
-        def parse_nothing(raw: Any) -> None:
-            return None
+def _parse_unit(raw: Any) -> None:
+    if raw is None or raw == {}:
+        return None
+    raise invalid_params(f"invalid type: {describe_value(raw)}, expected unit")
 
-        return parse_nothing
+
+def upstream_params_type(method: str, model: type[BaseModel]) -> str:
+    """Serde's name of `method`'s params type in upstream's schema; a method absent from upstream's v2
+    schema (the legacy getAuthStatus) shares its params model's name."""
+    from server.protocol.upstream_methods import UPSTREAM_PARAMS_TYPES
+
+    return UPSTREAM_PARAMS_TYPES.get(method, f"struct {model.__name__}")
+
+
+def params_parser(model: type[Model], upstream_type: str) -> Callable[[Any], Model | None]:
+    """A method table parser for `model`.
+
+    Upstream accepts a positional array for struct params (serde's struct-from-sequence), so we do too.
+    `UnitParams` takes only null or `{}`, as serde's unit does; a model with `PARAMS_OPTIONAL = True` (upstream's
+    `Option<Params>`) also takes null and gives None. Params that are neither an object nor an array are
+    refused naming `upstream_type`, serde's name of upstream's params type ("struct ThreadStartParams", from
+    upstream's generated schema), since our models are sometimes shared or named otherwise.
+    """
+
+    if model is UnitParams:
+        return _parse_unit
 
     fields = [info.alias or name for name, info in model.model_fields.items()]
 
-    def parse(raw: Any) -> Model:
+    optional = bool(getattr(model, "PARAMS_OPTIONAL", False))
+
+    def parse(raw: Any) -> Model | None:
         if raw is None:
+            if optional:
+                return None
             raise missing_field("params")
         if isinstance(raw, list):
             raw = dict(zip(fields, raw, strict=False))
+        elif not isinstance(raw, dict):
+            raise invalid_params(f"invalid type: {describe_value(raw)}, expected {upstream_type}")
         try:
             return model.model_validate(raw)
         except ValidationError as exc:

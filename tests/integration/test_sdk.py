@@ -49,11 +49,13 @@ def user_texts(request: Any) -> list[str]:
 
 
 def wait_until_idle(thread: Any, turns: int) -> Any:
-    """The thread once it has `turns` turns and none in progress (bounded: the SDK offers no handle for a
-    compaction turn, which the server may add after `compact()` returns)."""
+    """The thread once it has `turns` turns, none in progress and the last one's items readable (bounded:
+    the SDK offers no handle for a compaction turn, which the server may add after `compact()` returns;
+    upstream can report that turn completed a moment before thread/read shows its item)."""
     for _ in range(IDLE_POLLS):
         read = thread.read(include_turns=True).thread
-        if len(read.turns) >= turns and all(turn.status.value != "inProgress" for turn in read.turns):
+        settled = len(read.turns) >= turns and all(turn.status.value != "inProgress" for turn in read.turns)
+        if settled and read.turns[-1].items:
             return read
         time.sleep(0.05)
     raise AssertionError("the thread still has a turn in progress")
@@ -206,3 +208,14 @@ def test_interrupt_stops_the_turn(codex: Any, model: ResponsesApiStub, tmp_path:
     slow.release()
     assert events[-1].payload.turn.status.value == "interrupted"
     assert thread.read(include_turns=True).thread.turns[0].status.value == "interrupted"
+
+
+def test_models_lists_one_default_and_names_every_model(codex: Any) -> None:
+    listed = codex.models()
+    assert listed.data
+    assert [model.is_default for model in listed.data].count(True) == 1
+    for model in listed.data:
+        assert model.id
+        assert model.display_name
+    hidden = codex.models(include_hidden=True)
+    assert {model.id for model in listed.data} <= {model.id for model in hidden.data}

@@ -13,19 +13,6 @@ from server.handlers import load_method_table
 from server.protocol.upstream_methods import UPSTREAM_CLIENT_METHODS
 from server.rpc import Connection, Reply, ServerInfo
 
-DEFAULT_SCHEMA = Path(__file__).resolve().parents[2] / ".cache" / "upstream-schema" / "experimental"
-
-
-@pytest.fixture
-def schema_dir(upstream_schema: Any) -> Path:
-    """The schema the run validates against (`--app-server-schema`), else the one `nox -s tests` generates."""
-    directory: Path = upstream_schema.directory if upstream_schema is not None else DEFAULT_SCHEMA
-    assert (directory / "ClientRequest.json").is_file(), (
-        f"no upstream schema in {directory}: "
-        f"run `python -m codex_app_harness.upstream schema --experimental --out {directory}`"
-    )
-    return directory
-
 
 @pytest.mark.parametrize("generated", [method_catalog.DATA_MODULE, method_catalog.README], ids=lambda p: p.name)
 def test_committed_copy_matches_a_fresh_generation(schema_dir: Path, generated: Path) -> None:
@@ -76,3 +63,11 @@ def test_a_method_nobody_has_is_still_an_unknown_variant() -> None:
     error = call("no/such/method")
     assert error["code"] == -32600
     assert error["message"].startswith("Invalid request: unknown variant `no/such/method`, expected one of ")
+
+
+def test_params_types_use_serdes_names_for_structs_tagged_enums_and_optional_params(schema_dir: Path) -> None:
+    types = method_catalog.params_types_from_schema(schema_dir)
+    assert types["thread/start"] == "struct ThreadStartParams"
+    assert types["account/login/start"] == "internally tagged enum LoginAccountParams"
+    assert types["account/rateLimits/read"] == "struct GetAccountRateLimitsParams"  # Option<Params>: the inner type
+    assert "account/logout" not in types  # unit params: serde says "expected unit", no type name

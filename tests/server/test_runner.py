@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from server.rpc import Connection, MethodSpec, ServerInfo
+from server.rpc import Connection, ServerInfo
 from server.runner import ConnectionRunner
-from server.session import ClientRequestError, ServerContext, Session
-
-INIT = json.dumps({"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "t", "version": "1"}}})
-
-
-class Table:
-    def __init__(self, handlers: dict[str, Any]) -> None:
-        self.specs = {name: MethodSpec(name, lambda raw: raw, handler) for name, handler in handlers.items()}
-
-    def get(self, name: str) -> MethodSpec | None:
-        return self.specs.get(name)
-
-    def names(self) -> Iterator[str]:
-        return iter(self.specs)
+from server.session import ClientRequestError, ServerContext, Session, Unanswered
+from tests.server.runner_support import INIT, Table
 
 
 class Pipe:
@@ -150,6 +138,42 @@ def test_end_of_input_cancels_stuck_work_answers_it_and_closes_scoped_resources(
         assert (await pipe.response(7))["error"]["code"] == -32603
         assert closed == ["resource"]
         assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+
+    asyncio.run(scenario())
+
+
+def test_end_of_input_is_told_to_scoped_state_first_and_an_unanswered_request_gets_nothing() -> None:
+    """A scoped `input_ended()` runs before the grace period (so it need not wait for it), and a handler it
+    stops by raising `Unanswered` gets no response, nor the notifications it held for one."""
+
+    async def scenario() -> None:
+        events: list[str] = []
+
+        class Work:
+            def __init__(self, session: Session) -> None:
+                self.stopped = asyncio.Event()
+
+            async def input_ended(self) -> None:
+                events.append("input ended")
+                self.stopped.set()
+
+            async def aclose(self) -> None:
+                events.append("closed")
+
+        async def abandoned(session: Session, params: Any) -> None:
+            work = session.scoped(Work, Work)
+            session.notify("t/held", {})
+            await work.stopped.wait()
+            raise Unanswered
+
+        pipe, _, task = start({"t/abandoned": abandoned})
+        pipe.inbox.put_nowait(call(7, "t/abandoned"))
+        for _ in range(100):  # bounded: let the handler start and create its scoped state
+            await asyncio.sleep(0)
+        pipe.inbox.put_nowait(None)
+        await asyncio.wait_for(task, 10)
+        assert events == ["input ended", "closed"]
+        assert [message for message in pipe.sent if message.get("id") == 7 or message.get("method") == "t/held"] == []
 
     asyncio.run(scenario())
 

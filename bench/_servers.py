@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import compileall
+import functools
 import json
 import os
 import shutil
@@ -18,10 +20,26 @@ KINDS = ("python", "codex")
 INIT_LINE = json.dumps({"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "bench", "version": "1"}}})
 
 
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@functools.cache
+def compile_project() -> None:
+    """Byte-compile our packages once, as installing a wheel does.
+
+    Run from a source checkout under PYTHONDONTWRITEBYTECODE (common in containers), every process would
+    otherwise compile each of our modules from source: about a fifth of a fresh process's start, a cost
+    no installed server pays.
+    """
+    for package in ("server", "codex_app_tools"):
+        compileall.compile_dir(PROJECT / package, quiet=1)
+
+
 def command(kind: str) -> list[str]:
     """Ours through its console script (what users run), upstream through its binary."""
     if kind == "codex":
         return [str(codex_binary()), "app-server"]
+    compile_project()
     script = Path(sys.executable).with_name("app-server")
     return [str(script)] if script.exists() else [sys.executable, "-m", "server"]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +77,13 @@ TOML_POSITION = " (at line "
 
 
 def parse_toml(path: Path, text: str) -> dict[str, Any]:
-    """Parse a file's text; a syntax error becomes a TomlProblem with the position split out."""
+    """Parse a file's text; a syntax error becomes a TomlProblem with the position split out.
+
+    tomllib is imported here: it compiles its regular expressions on import (several milliseconds), which
+    a fresh server without config files (a new user, a test home) would otherwise pay before its first answer.
+    """
+    import tomllib
+
     try:
         return plain(tomllib.loads(text))  # type: ignore[no-any-return]
     except tomllib.TOMLDecodeError as exc:

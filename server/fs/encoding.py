@@ -24,8 +24,9 @@ class Base64Error(ValueError):
     """Input that is not canonical standard base64; the message is upstream's wording."""
 
 
-def encode(data: bytes) -> str:
-    return pybase64.b64encode_as_string(data)
+def encode(data: bytes) -> bytes:
+    """The base64 text of `data` as ASCII bytes: what goes on the wire, with no str in between."""
+    return pybase64.b64encode(data)
 
 
 def decode(text: str) -> bytes:

@@ -1,8 +1,8 @@
 """File operations behind fs/*, with upstream's semantics and a few of its hazards removed.
 
-Every function takes normalized absolute paths (server.fs.paths), blocks, and raises OSError for the OS's
-own failures (the handler words them like upstream) or FsRequestError for refusals upstream reports as
-invalid requests (-32600).
+Every function takes normalized absolute paths (server.protocol.paths), blocks, and raises OSError for the
+OS's own failures (the rpc core words them like upstream) or FsRequestError for refusals upstream reports
+as invalid requests (-32600).
 """
 
 from __future__ import annotations
@@ -14,11 +14,22 @@ import stat
 from dataclasses import dataclass
 
 from codex_app_tools.atomic import atomic_write
-from server.fs.paths import is_within
+from server.fs import encoding
+from server.protocol.errors import InvalidRequest
+from server.protocol.paths import is_within
 
 
-class FsRequestError(Exception):
+class FsRequestError(InvalidRequest):
     """A request the filesystem layer refuses (upstream answers these with -32600 and this message)."""
+
+
+def write_payload(data_base64: str) -> bytes:
+    """fs/writeFile's `dataBase64`, decoded before anything touches the disk, so invalid base64 writes
+    nothing; refused in upstream's words unless it is canonical standard base64."""
+    try:
+        return encoding.decode(data_base64)
+    except encoding.Base64Error as exc:
+        raise FsRequestError(f"fs/writeFile requires valid base64 dataBase64: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)

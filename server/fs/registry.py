@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from server.fs.watch import DirectorySet
+from server.protocol.errors import InvalidRequest
 from server.protocol.fs import FsChangedNotification
 
 WINDOW_SECONDS = 0.01
@@ -35,8 +36,11 @@ each listing every path changed since the previous one, not one per write."""
 Emit = Callable[[FsChangedNotification], None]
 
 
-class DuplicateWatchId(Exception):
-    """The connection already has a watch with this id."""
+class DuplicateWatchId(InvalidRequest):
+    """The connection already has a watch with this id (upstream's -32600 and wording)."""
+
+    def __init__(self, watch_id: str) -> None:
+        super().__init__(f"watchId already exists: {watch_id}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +103,7 @@ class WatchRegistry:
     def __init__(self, emit: Emit) -> None:
         self._emit = emit
         self._loop = asyncio.get_running_loop()
-        self._directories = DirectorySet(self._on_changes, self._loop)
+        self._directories = DirectorySet(self._on_changes, self._loop, self._on_gap)
         self._lock = asyncio.Lock()
         self._subscriptions: dict[str, Subscription | None] = {}
         """None while a watch is being set up: its id is taken, nothing is delivered yet."""
@@ -173,6 +177,19 @@ class WatchRegistry:
             for watch_id in self._index.get(("children", parent), ()):
                 self._add(watch_id, posixpath.join(self._path_of(watch_id), name))
             for watch_id in self._index.get(("trigger", real), ()):
+                self._schedule_resolve(watch_id)
+
+    def _on_gap(self, directories: frozenset[str]) -> None:
+        """A notifier failed and was recreated over `directories`: changes in between went unseen.
+
+        Upstream 0.163 reports nothing then (its notify watcher skips what it cannot name and goes on), but
+        here the failed batch is lost, names and all. Each watch that depends on one of those directories
+        reports its own path, the one thing it is sure may have changed, so a client rescans it rather than
+        trust a listing that may be stale; and the watch is resolved again, in case its target came or went.
+        """
+        for watch_id, subscription in list(self._subscriptions.items()):
+            if subscription is not None and subscription.directories & directories:
+                self._add(watch_id, subscription.path)
                 self._schedule_resolve(watch_id)
 
     def _path_of(self, watch_id: str) -> str:

@@ -2,9 +2,10 @@
 
 Adding a namespace: write `server/handlers/<name>.py` using `@method(...)`, then list the module below as
 `"module: prefix prefix"`, each prefix a namespace (`fs` serves `fs/readFile`) or a method name
-(`fs/watch`). A request loads only the modules whose prefixes cover its method, so the first answer after
-`initialize` costs one module's imports, not every module's. An entry without prefixes is loaded whenever a method
-is not found among the others: still correct, only less lazy.
+(`fs/watch`). A request loads only the modules whose prefixes cover its method, those naming it most
+closely first, so the first answer after `initialize` costs one module's imports, not every module's. An
+entry without prefixes is loaded whenever a method is not found among the others: still correct, only
+less lazy.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ if TYPE_CHECKING:
     from server.rpc import MethodSpec
 
 HANDLER_MODULES: tuple[str, ...] = (
+    "server.handlers.fs_metadata: fs/getMetadata",
     "server.handlers.fs: fs",
     "server.handlers.watch: fs/watch fs/unwatch",
+    "server.handlers.config_read: config/read",
     "server.handlers.config: config experimentalFeature",
     "server.handlers.plugins: plugin",
     "server.handlers.skills: skills",
@@ -26,11 +29,19 @@ HANDLER_MODULES: tuple[str, ...] = (
     "server.handlers.apps: app",
     "server.handlers.account: account getAuthStatus",
     "server.handlers.search: fuzzyFileSearch",
+    "server.handlers.thread_reads: thread/list thread/read",
     "server.handlers.threads: thread turn",
-    "server.handlers.thread_surface: thread turn/steer",
+    "server.handlers.thread_surface: thread turn/steer review",
     "server.handlers.realtime: thread",
     "server.handlers.hooks: hooks",
     "server.handlers.models: model",
+    "server.handlers.requirements: configRequirements",
+    "server.handlers.collaboration_modes: collaborationMode",
+    "server.handlers.rate_limits: account/rateLimits",
+    "server.handlers.mcp: mcpServerStatus config/mcpServer",
+    "server.handlers.feedback: feedback",
+    "server.handlers.external_agent: externalAgentConfig/detect externalAgentConfig/import",
+    "server.handlers.command_exec: command/exec",
 )
 
 
@@ -61,10 +72,21 @@ class LazyTable:
                 self._loaded.add(module)
 
     def get(self, name: str) -> MethodSpec | None:
-        self._load([module for module, prefixes in self._modules if any(covers(prefix, name) for prefix in prefixes)])
+        """Modules whose prefix names the method most closely load first, and the others only if the method
+        is still missing: `fs/getMetadata` loads its own light module, not all of `fs`."""
         from server.handlers.registry import TABLE
 
         spec = TABLE.get(name)
+        closeness: dict[str, int] = {}
+        for module, prefixes in self._modules:
+            covering = [len(prefix) for prefix in prefixes if covers(prefix, name)]
+            if covering:
+                closeness[module] = max(covering)
+        for length in sorted(set(closeness.values()), reverse=True):
+            if spec is not None:
+                break
+            self._load([module for module, closest in closeness.items() if closest == length])
+            spec = TABLE.get(name)
         if spec is None:
             self._load([module for module, prefixes in self._modules if not prefixes])
             spec = TABLE.get(name)

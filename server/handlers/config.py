@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 from server.config import effective_config
 from server.config.features import listing, set_runtime
-from server.config.reviewer import SPELLINGS
 from server.config.writer import Edit, WriteOutcome, write
 from server.handlers.registry import method
 from server.protocol.config import (
     ConfigBatchWriteParams,
-    ConfigReadParams,
     ConfigValueWriteParams,
     ConfigWriteResponse,
     ExperimentalFeatureEnablementSetParams,
@@ -22,29 +19,6 @@ from server.protocol.config import (
 )
 from server.protocol.errors import InternalError, InvalidRequest
 from server.session import Session
-
-
-def reported(tree: dict[str, Any]) -> dict[str, Any]:
-    """The legacy reviewer spelling reads back as the current one, at top level and in profiles."""
-    scopes = [tree, *(profile for profile in (tree.get("profiles") or {}).values() if isinstance(profile, dict))]
-    for scope in scopes:
-        value = scope.get("approvals_reviewer")
-        if isinstance(value, str) and value in SPELLINGS:
-            scope["approvals_reviewer"] = SPELLINGS[value]
-    return tree
-
-
-@method("config/read", ConfigReadParams)
-async def read(session: Session, params: ConfigReadParams) -> dict[str, Any]:
-    """The effective config, where each value comes from, and (on request) every layer."""
-    cwd = Path(params.cwd) if params.cwd else None
-    config = await asyncio.to_thread(effective_config, session.server, cwd)
-    if config.problem is not None:
-        raise InternalError(config.problem.read_message)
-    result: dict[str, Any] = {"config": reported(config.tree()), "origins": config.origins()}
-    if params.include_layers:
-        result["layers"] = [layer.wire() for layer in config.layers]
-    return result
 
 
 def response(outcome: WriteOutcome) -> ConfigWriteResponse:

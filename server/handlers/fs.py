@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TypeVar
 
 from server.fs import encoding, files
 from server.handlers.registry import method
-from server.protocol.errors import InvalidRequest, os_error
 from server.protocol.fs import (
     FsCopyParams,
     FsCreateDirectoryParams,
-    FsGetMetadataParams,
-    FsGetMetadataResponse,
     FsReadDirectoryEntry,
     FsReadDirectoryParams,
     FsReadDirectoryResponse,
@@ -40,34 +36,21 @@ INLINE_READ_BYTES = 1 << 20
 millisecond, while the two thread hops of a worker-thread read cost several on a busy machine."""
 
 
-@contextmanager
-def _upstream_errors() -> Iterator[None]:
-    """Domain refusals become -32600 with their message; OS errors -32603 worded like upstream's."""
-    try:
-        yield
-    except files.FsRequestError as exc:
-        raise InvalidRequest(str(exc)) from None
-    except OSError as exc:
-        raise os_error(exc) from None
-
-
 async def _run(function: Callable[[], T]) -> T:
-    """Run a blocking filesystem call off the event loop, translating failures to upstream's errors."""
-    with _upstream_errors():
-        return await asyncio.to_thread(function)
+    """Run a blocking filesystem call off the event loop (its errors reach the rpc core as they are)."""
+    return await asyncio.to_thread(function)
 
 
 @method("fs/readFile", FsReadFileParams)
 async def read_file(session: Session, params: FsReadFileParams) -> RawJson:
-    """Result shape {"dataBase64": "..."}, built as text: base64 needs no JSON escaping, and letting
+    """Result shape {"dataBase64": "..."}, built as raw JSON: base64 needs no JSON escaping, and letting
     json.dumps rescan megabytes of it was the largest cost of a big read."""
 
     def read() -> RawJson:
-        return RawJson('{"dataBase64":"' + encoding.encode(files.read_file(params.path)) + '"}')
+        return RawJson((b'{"dataBase64":"', encoding.encode(files.read_file(params.path)), b'"}'))
 
-    with _upstream_errors():
-        if os.stat(params.path).st_size <= INLINE_READ_BYTES:
-            return read()
+    if os.stat(params.path).st_size <= INLINE_READ_BYTES:
+        return read()
     return await _run(read)
 
 
@@ -76,11 +59,7 @@ async def write_file(session: Session, params: FsWriteFileParams) -> None:
     """The payload is decoded before anything touches the disk, so invalid base64 writes nothing."""
 
     def decode_and_write() -> None:
-        try:
-            data = encoding.decode(params.data_base64)
-        except encoding.Base64Error as exc:
-            raise files.FsRequestError(f"fs/writeFile requires valid base64 dataBase64: {exc}") from None
-        files.write_file(params.path, data)
+        files.write_file(params.path, files.write_payload(params.data_base64))
 
     await _run(decode_and_write)
 
@@ -89,25 +68,6 @@ async def write_file(session: Session, params: FsWriteFileParams) -> None:
 async def create_directory(session: Session, params: FsCreateDirectoryParams) -> None:
     recursive = params.recursive is not False
     await _run(lambda: files.create_directory(params.path, recursive=recursive))
-
-
-@method("fs/getMetadata", FsGetMetadataParams)
-async def get_metadata(session: Session, params: FsGetMetadataParams) -> FsGetMetadataResponse:
-    """Follows symlinks for the kind and times; isSymlink comes from lstat. createdAtMs is 0 like upstream.
-
-    Runs on the event loop: it is two stat calls (microseconds), while a hop to a worker thread costs
-    150-300 us on a busy 2-core machine, more than upstream's whole round trip. Clients poll metadata
-    often; the price is that a stat stuck on a dead network mount would stall this connection.
-    """
-    with _upstream_errors():
-        info = files.metadata(params.path)
-    return FsGetMetadataResponse(
-        is_directory=info.is_directory,
-        is_file=info.is_file,
-        is_symlink=info.is_symlink,
-        created_at_ms=0,
-        modified_at_ms=info.modified_at_ms,
-    )
 
 
 @method("fs/readDirectory", FsReadDirectoryParams)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel
-
-from server.protocol.base import params_parser
 from server.rpc import Handler, MethodSpec
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -34,15 +34,26 @@ class Table:
 TABLE = Table()
 
 
-def method(name: str, params: type[BaseModel] | None = None, *, experimental: bool = False) -> Callable[[F], F]:
+def method(
+    name: str, params: type[BaseModel] | Callable[[Any], Any], *, experimental: bool = False
+) -> Callable[[F], F]:
     """Register the decorated coroutine as the handler of `name`.
 
-    The handler receives `(session, params)`; it returns a WireModel, a JSON-ready value, or None for `{}`.
+    `params` is the pydantic model of the params, or a parser of its own (raw params in, the handler's
+    argument out, InvalidRequest raised): a method a client calls first can then be answered before
+    pydantic is imported (server.protocol.fs_metadata). The handler receives `(session, params)`; it
+    returns a WireModel, a JSON-ready value, or None for `{}`.
     """
 
     def register(handler: F) -> F:
         spec_handler: Handler = handler
-        TABLE.add(MethodSpec(name, params_parser(params), spec_handler, experimental))
+        if isinstance(params, type):
+            from server.protocol.base import params_parser, upstream_params_type
+
+            parse: Callable[[Any], Any] = params_parser(params, upstream_params_type(name, params))
+        else:
+            parse = params
+        TABLE.add(MethodSpec(name, parse, spec_handler, experimental))
         return handler
 
     return register

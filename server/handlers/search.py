@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from server.handlers.registry import method
+from server.protocol import search_wire
 from server.protocol.errors import InternalError, InvalidRequest
-from server.protocol.search import (
+from server.protocol.search_wire import (
     FuzzyFileSearchParams,
-    FuzzyFileSearchResponse,
-    FuzzyFileSearchResult,
-    SessionCompletedNotification,
     SessionStartParams,
     SessionStopParams,
-    SessionUpdatedNotification,
     SessionUpdateParams,
 )
 from server.search.index import IndexCache
@@ -30,57 +28,41 @@ def _cache(server: ServerContext) -> IndexCache:
     return IndexCache()
 
 
-def _wire(matches: list[Match]) -> list[FuzzyFileSearchResult]:
-    return [
-        FuzzyFileSearchResult(
-            root=match.root,
-            path=match.path,
-            match_type="directory" if match.is_dir else "file",
-            file_name=match.file_name,
-            score=match.score,
-            indices=match.indices,
-        )
-        for match in matches
-    ]
-
-
 def _sessions(session: Session) -> SearchSessions:
     def notify(session_id: str, kind: str, query: str, files: list[Match] | None) -> None:
         if kind == "completed":
-            session.notify(COMPLETED, SessionCompletedNotification(session_id=session_id))
+            session.notify(COMPLETED, search_wire.session_completed(session_id))
         else:
-            session.notify(
-                UPDATED, SessionUpdatedNotification(session_id=session_id, query=query, files=_wire(files or []))
-            )
+            session.notify(UPDATED, search_wire.session_updated(session_id, query, files or []))
 
     return SearchSessions(session.server.shared(_cache, IndexCache), notify)
 
 
-@method("fuzzyFileSearch", FuzzyFileSearchParams)
-async def fuzzy_file_search(session: Session, params: FuzzyFileSearchParams) -> FuzzyFileSearchResponse:
+@method("fuzzyFileSearch", search_wire.parse_search)
+async def fuzzy_file_search(session: Session, params: FuzzyFileSearchParams) -> dict[str, Any]:
     """Relative, missing and non-directory roots contribute nothing, and an empty query finds nothing."""
     cache = session.server.shared(_cache, IndexCache)
     token = params.cancellation_token
     if token is None:
         matches = await asyncio.to_thread(search_once, cache, params.roots, params.query)
-        return FuzzyFileSearchResponse(files=_wire(matches))
+        return {"files": search_wire.results(matches)}
     tokens = session.scoped(CancellationTokens, CancellationTokens)
     cancelled = tokens.claim(token)
     try:
         matches = await run_cancellable(cache, params.roots, params.query, cancelled)
     finally:
         tokens.release(token, cancelled)
-    return FuzzyFileSearchResponse(files=_wire(matches))
+    return {"files": search_wire.results(matches)}
 
 
-@method("fuzzyFileSearch/sessionStart", SessionStartParams, experimental=True)
+@method("fuzzyFileSearch/sessionStart", search_wire.parse_session_start, experimental=True)
 async def session_start(session: Session, params: SessionStartParams) -> None:
     if not params.roots:
         raise InternalError("failed to start fuzzy file search session: at least one search directory is required")
     await session.scoped(_sessions, SearchSessions).start(params.session_id, params.roots)
 
 
-@method("fuzzyFileSearch/sessionUpdate", SessionUpdateParams, experimental=True)
+@method("fuzzyFileSearch/sessionUpdate", search_wire.parse_session_update, experimental=True)
 async def session_update(session: Session, params: SessionUpdateParams) -> None:
     found = session.scoped(_sessions, SearchSessions).get(params.session_id)
     if found is None:
@@ -88,7 +70,7 @@ async def session_update(session: Session, params: SessionUpdateParams) -> None:
     found.update(params.query)
 
 
-@method("fuzzyFileSearch/sessionStop", SessionStopParams, experimental=True)
+@method("fuzzyFileSearch/sessionStop", search_wire.parse_session_stop, experimental=True)
 async def session_stop(session: Session, params: SessionStopParams) -> None:
     """Unknown or already stopped ids are fine, as upstream."""
     await session.scoped(_sessions, SearchSessions).stop(params.session_id)

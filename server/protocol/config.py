@@ -11,6 +11,8 @@ from server.protocol.base import WireModel
 
 
 class ConfigReadParams(WireModel):
+    """Only for params the plain parser of server.handlers.config_read does not take as they are."""
+
     cwd: str | None = None
     include_layers: bool = False
 

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from server.fs.paths import normalize
 from server.protocol.base import WireModel, verbatim_error
 from server.protocol.errors import describe_value
+from server.protocol.paths import normalize
 
 
 def _fs_path(value: Any) -> str:
@@ -24,7 +24,7 @@ def _fs_path(value: Any) -> str:
 
 
 FsPath = Annotated[str, BeforeValidator(_fs_path)]
-"""An absolute path normalized lexically on arrival, as upstream's AbsolutePathBuf is (see server.fs.paths)."""
+"""An absolute path normalized lexically on arrival, as upstream's AbsolutePathBuf is (see server.protocol.paths)."""
 
 
 class FsReadFileParams(WireModel):
@@ -43,15 +43,9 @@ class FsCreateDirectoryParams(WireModel):
 
 
 class FsGetMetadataParams(WireModel):
+    """Only for params the light parser of server.protocol.fs_metadata does not take as they are."""
+
     path: FsPath
-
-
-class FsGetMetadataResponse(WireModel):
-    is_directory: bool
-    is_file: bool
-    is_symlink: bool
-    created_at_ms: int
-    modified_at_ms: int
 
 
 class FsReadDirectoryParams(WireModel):

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from server.session import ServerContext
 
 READ_SIZE = 1 << 16
+WRITE_CHUNK_BYTES = 1 << 20
+"""Handed to the pipe transport at a time: what the pipe does not take at once is copied into the
+transport's buffer, and for a 27 MB fs/readFile response that copy (fresh memory, page faults) cost as
+much as encoding it. A chunk at a time keeps that buffer small and reused."""
 FLUSH_TIMEOUT_SECONDS = 10.0
 """At exit, how long we wait for a client to read the last responses before giving up on them."""
 STDIN, STDOUT = 0, 1
@@ -93,6 +97,23 @@ def _pollable(fd: int) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
 
 
+PIPE_BYTES = 1 << 20
+"""Capacity asked for a stdout pipe (Linux's default unprivileged maximum, /proc/sys/fs/pipe-max-size).
+With the default 64 KiB a 1.4 MB fs/readFile response takes some twenty wake-ups of the event loop,
+each waiting for the client to drain the pipe; with 1 MiB it takes two."""
+
+
+def _widen_pipe(fd: int) -> None:
+    """Best effort: not every system has F_SETPIPE_SZ, and a lowered limit refuses it."""
+    import fcntl
+    import stat
+
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if set_size is not None and stat.S_ISFIFO(os.fstat(fd).st_mode):
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, set_size, PIPE_BYTES)
+
+
 class _ThreadedIO:
     """Blocking reads and writes in one worker thread each: works for any kind of file."""
 
@@ -136,6 +157,7 @@ class _PipeIO:
             stdin = os.fdopen(STDIN, "rb", 0)
             await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
         if _pollable(STDOUT):
+            _widen_pipe(STDOUT)
             stdout = os.fdopen(STDOUT, "wb", 0)
             transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, stdout)
             writer = asyncio.StreamWriter(transport, protocol, None, loop)
@@ -150,8 +172,10 @@ class _PipeIO:
         if self._writer is None:
             await self._fallback.write(data)
             return
-        self._writer.write(data)
-        await self._writer.drain()
+        view = memoryview(data)
+        for start in range(0, len(view), WRITE_CHUNK_BYTES):
+            self._writer.write(view[start : start + WRITE_CHUNK_BYTES])
+            await self._writer.drain()
 
     async def aclose(self) -> None:
         """Flush what the pipe transport still buffers, then close: `drain()` only waits for the buffer to
@@ -181,7 +205,7 @@ async def serve(context: ServerContext, connection: Connection, reader: LineRead
                 yield line
 
     async def send(batch: list[bytes]) -> None:
-        await io.write(b"\n".join(batch) + b"\n")
+        await io.write(b"\n".join([*batch, b""]))  # one copy, not two: a batch may hold a 27 MB response
 
     try:
         await ConnectionRunner(context, connection, send).run(incoming())

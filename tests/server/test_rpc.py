@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from server.fs.registry import DuplicateWatchId
 from server.handlers import load_method_table
 from server.protocol.errors import InvalidRequest
 from server.rpc import ClientReply, Connection, Dispatch, Ignored, Reply, ServerInfo
@@ -129,6 +130,21 @@ def test_rpc_errors_keep_their_code_and_message() -> None:
     connection.receive(request(9, params={"path": "/"}))
     error = json.loads(connection.finish(9, error=InvalidRequest("bad thing")))["error"]
     assert error == {"code": -32600, "message": "bad thing"}
+
+
+def test_os_errors_are_worded_once_in_the_core_like_upstreams_io_errors() -> None:
+    # Handlers let the OS's refusals through; the core words them as Rust's io::Error Display does.
+    connection = initialized()
+    connection.receive(request(9, params={"path": "/"}))
+    error = json.loads(connection.finish(9, error=FileNotFoundError(2, "No such file or directory")))["error"]
+    assert error == {"code": -32603, "message": "No such file or directory (os error 2)"}
+
+
+def test_domain_errors_carry_their_code_and_message_to_the_wire() -> None:
+    connection = initialized()
+    connection.receive(request(9, params={"path": "/"}))
+    error = json.loads(connection.finish(9, error=DuplicateWatchId("w1")))["error"]
+    assert error == {"code": -32600, "message": "watchId already exists: w1"}
 
 
 def test_notifications_carry_emitted_at_and_respect_opt_out() -> None:

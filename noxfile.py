@@ -7,6 +7,9 @@ one virtualenv per set of extras so a second run does not reinstall the world.
 from __future__ import annotations
 
 import os
+import re
+import tempfile
+import tomllib
 from pathlib import Path
 
 import nox
@@ -21,6 +24,16 @@ CACHE = ROOT / ".cache"
 SCHEMA_DIR = CACHE / "upstream-schema"
 HARNESS = ROOT / "harness"
 LINT_PATHS = ["server", "harness/src", "release", "fixtures", "codex_app_tools"]
+HARNESS_PROJECT = tomllib.loads((HARNESS / "pyproject.toml").read_text())["project"]
+HARNESS_PYTHONS = [
+    claim.rsplit(" :: ", 1)[1]
+    for claim in HARNESS_PROJECT["classifiers"]
+    if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", claim)
+]
+HARNESS_TEST_TOOLS = ["pytest-xdist", "mypy", "openai-codex-cli-bin==0.163.0"]
+"""What tests/harness needs besides the harness: inner runs under xdist, the mypy check of a user's test file,
+and the upstream binary (the wheel-alone and record/replay tests). The rest of tests/ imports only the
+standard library and this checkout's packages, found from the working directory."""
 
 
 def install_project(session: nox.Session, *extras: str) -> None:
@@ -60,6 +73,62 @@ def tests(session: nox.Session) -> None:
     )
 
 
+OUR_SERVER_TEST = (
+    "tests/harness/test_plugin.py::test_app_server_url_drives_a_running_websocket_server_with_a_bearer_token"
+)
+"""The one harness test that starts our own server (as a bearer-token websocket server to point
+--app-server-url at): it needs the main distribution's dependencies, which these sessions leave out on
+purpose, so `./nox -s tests` runs it instead."""
+
+
+def harness_tests(session: nox.Session) -> None:
+    """tests/harness with temporary files outside the checkout (nox would put them in .nox/): the wheel-alone
+    test must run its suite from a directory that is not inside this repository."""
+    workers = xdist_workers()
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-n",
+        workers,
+        "-p",
+        "no:cacheprovider",
+        "tests/harness",
+        "--deselect",
+        OUR_SERVER_TEST,
+        *session.posargs,
+        env={"TMPDIR": tempfile.gettempdir()},
+    )
+
+
+@nox.session(python=HARNESS_PYTHONS)
+def harness(session: nox.Session) -> None:
+    """The harness's own tests on every Python its pyproject claims, with the harness installed the way a
+    user gets it (built and installed, not editable). Not part of `tests`: three interpreters and venvs.
+
+    nox finds `python3.X` on PATH; with pyenv, expose them all: `PYENV_VERSION=3.11.7:3.12.1:3.13.0`.
+    """
+    session.install(str(HARNESS), *HARNESS_TEST_TOOLS)
+    harness_tests(session)
+
+
+@nox.session(name="harness-lowest", python=HARNESS_PYTHONS[0])
+def harness_lowest(session: nox.Session) -> None:
+    """The harness's tests with the lowest versions its dependencies declare (`>=X` installed as `==X`), on
+    its lowest Python: a lower bound that no longer works fails here, not at a user's."""
+    pins = []
+    for requirement in HARNESS_PROJECT["dependencies"]:
+        bound = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([^,;\s]+)", requirement)
+        if bound is None:
+            session.error(f"harness dependency {requirement!r} is not NAME>=VERSION: its lowest version is unclear")
+        pins.append(f"{bound[1]}=={bound[2]}")
+    constraints = Path(session.create_tmp()) / "lowest-constraints.txt"
+    constraints.write_text("".join(pin + "\n" for pin in pins))
+    session.install("-c", str(constraints), str(HARNESS), *HARNESS_TEST_TOOLS)
+    session.run("python", "-m", "pip", "list", "--format=freeze")
+    harness_tests(session)
+
+
 @nox.session
 def conformance(session: nox.Session) -> None:
     """The protocol-only integration suite against the upstream binary: proves the tests pin real behaviour."""
@@ -69,12 +138,13 @@ def conformance(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff and mypy --strict over the shipped packages."""
+    """ruff, mypy --strict and the import contracts (pyproject.toml [tool.importlinter]) over the packages."""
     install_project(session, "test", "upstream")
-    session.install("ruff", "mypy", "types-requests", "types-PyYAML")
+    session.install("ruff", "mypy", "types-requests", "types-PyYAML", "import-linter")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "--strict", *LINT_PATHS)
+    session.run("lint-imports")
     # The GitHub workflows: schema, then the security audit (pinning, permissions, injection, credentials).
     # Both ship binary wheels (nothing is built at install time); zizmor --offline makes no GitHub API calls.
     session.install("check-jsonschema", "zizmor")

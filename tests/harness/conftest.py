@@ -5,11 +5,12 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import json
+import os
 import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,15 +96,21 @@ class InnerPytest:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        # Its own (empty) configuration, so the inner session never adopts an enclosing project's: nox puts
+        # the temporary directory inside this checkout, whose pyproject configures pytest for our server.
+        (directory / "pytest.ini").write_text("[pytest]\n")
 
     def makepyfile(self, source: str) -> Path:
         path = self.directory / "test_inner.py"
         path.write_text(textwrap.dedent(source))
         return path
 
-    def run(self, *args: str) -> InnerResult:
-        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
-        done = subprocess.run(command, cwd=self.directory, capture_output=True, text=True, timeout=600)
+    def run(self, *args: str, env: Mapping[str, str] | None = None, cache: bool = False) -> InnerResult:
+        """`env`: added to this process's environment; `cache`: keep pytest's cache provider (it is off by
+        default so inner runs leave nothing behind)."""
+        command = [sys.executable, "-m", "pytest", *([] if cache else ["-p", "no:cacheprovider"]), *args]
+        environment = {**os.environ, **env} if env is not None else None
+        done = subprocess.run(command, cwd=self.directory, capture_output=True, text=True, timeout=600, env=environment)
         return InnerResult(done.returncode, done.stdout + done.stderr)
 
 

@@ -121,7 +121,7 @@ def test_a_chaos_seed_that_is_not_a_number_is_a_usage_error(inner_pytest: InnerP
     inner_pytest.makepyfile("def test_nothing():\n    pass\n")
     result = inner_pytest.run("--harness-chaos", "test_inner.py")
     assert result.returncode == pytest.ExitCode.USAGE_ERROR
-    result.fnmatch_lines(["*--harness-chaos takes a non-negative integer seed, got 'test_inner.py'*"])
+    result.fnmatch_lines(["*--harness-chaos takes a non-negative integer seed or `last`, got 'test_inner.py'*"])
 
 
 def test_an_alias_from_the_ini_file_names_a_server_command(inner_pytest: InnerPytest, fake_script: FakeScript) -> None:

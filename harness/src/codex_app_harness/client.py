@@ -28,7 +28,9 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from codex_app_harness.chaos import Chaos
+from codex_app_harness.invariants import InvariantChecker, Violation
 from codex_app_harness.matching import Matcher, Predicate, conditions
+from codex_app_harness.transcript import CLIENT, SERVER, Transcript
 
 Responder = Callable[[dict[str, Any]], Any]
 """Called with a server request's params; returns the result (or an awaitable of it)."""
@@ -39,6 +41,9 @@ DEFAULT_TIMEOUT = 10.0
 PAYLOAD_PREVIEW = 800
 """Characters of a payload shown in diagnostics: enough for a notification's ids and status fields."""
 CLOSE_GRACE = 5.0
+SETTLE_GRACE = 5.0
+"""Seconds the end-of-test invariant check waits for what the server still owes (a response, a turn's
+turn/completed) before calling it never sent. A wait for an event, not a silence window."""
 STRAY_LINES_KEPT = 20
 
 
@@ -148,10 +153,20 @@ class _Waiter:
 class AsyncClient:
     """One connection to an app-server."""
 
-    def __init__(self, transport: Transport, *, chaos: Chaos | None = None, name: str = "app-server") -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        chaos: Chaos | None = None,
+        name: str = "app-server",
+        transcript: Transcript | None = None,
+    ) -> None:
         self.transport = transport
         self.chaos = chaos
         self.name = name
+        self.transcript = transcript or Transcript()
+        """Every message both ways, with timing (recorded to a file when the transcript has a sink)."""
+        self.invariants = InvariantChecker()
         self.validators: list[Callable[[str, dict[str, Any]], None]] = []
         """Called with (kind, message) for every response ("response:<method>") and notification;
         an AssertionError fails the request, or (for notifications) lands in `validation_errors`."""
@@ -184,12 +199,13 @@ class AsyncClient:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         chaos: Chaos | None = None,
+        transcript: Transcript | None = None,
     ) -> AsyncClient:
         """Start a stdio app-server as a child process and connect to it."""
         from codex_app_harness.transports import SubprocessTransport
 
         transport = await SubprocessTransport.start(command, env=env, cwd=cwd)
-        return cls(transport, chaos=chaos, name=_short_command(command))
+        return cls(transport, chaos=chaos, name=_short_command(command), transcript=transcript)
 
     @classmethod
     async def connect(
@@ -199,12 +215,13 @@ class AsyncClient:
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
         chaos: Chaos | None = None,
+        transcript: Transcript | None = None,
     ) -> AsyncClient:
         """Connect to a websocket app-server (`ws://127.0.0.1:PORT`), optionally with a bearer token."""
         from codex_app_harness.transports import WebSocketTransport
 
         transport = await WebSocketTransport.connect(url, token=token, headers=headers)
-        return cls(transport, chaos=chaos, name=url)
+        return cls(transport, chaos=chaos, name=url, transcript=transcript)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -215,12 +232,26 @@ class AsyncClient:
     # ------------------------------------------------------------------ requests
 
     async def send_message(self, message: dict[str, Any]) -> None:
-        await self.send_raw(json.dumps(message))
+        await self._send(json.dumps(message), message)
 
     async def send_raw(self, line: str) -> None:
-        """Write one line as is (for malformed-input tests). A dead server raises ServerExited with its status."""
+        """Write `line` as is (for malformed-input tests). A dead server raises ServerExited with its status.
+
+        `line` may hold several newline-separated messages (a pipelined write); each one that parses counts
+        as sent, so the requests among them are owed their answers like any other."""
+        parsed: list[Any] = []
+        for piece in line.split("\n"):
+            try:
+                parsed.append(json.loads(piece))
+            except ValueError:
+                continue
+        await self._send(line, parsed[0] if len(parsed) == 1 else parsed)
+
+    async def _send(self, line: str, message: Any) -> None:
         if self._closed is not None:
             raise ServerExited(f"{self._closed} (could not send {line[:200]!r})")
+        self.transcript.add(CLIENT, line, is_json=isinstance(message, dict))
+        self.invariants.client_sent(message)
         try:
             await self.transport.send(line)
         except Exception as exc:  # any transport failure here means the peer is gone
@@ -252,6 +283,7 @@ class AsyncClient:
             await self.send_message(message)
             response = await asyncio.wait_for(future, timeout)
         except TimeoutError:
+            self.invariants.request_timed_out(rid)
             raise NotificationTimeout(self._diagnose(awaited, timeout=timeout)) from None
         except ServerExited as exc:
             raise ServerExited(self._diagnose(awaited, cause=exc)) from None
@@ -453,14 +485,18 @@ class AsyncClient:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise NotificationTimeout(self._diagnose(awaited, matcher, timeout=timeout))
-            waiter = _Waiter(wants, loop.create_future())
-            self._waiters.append(waiter)
-            try:
-                await asyncio.wait_for(waiter.future, remaining)
-            except TimeoutError:
-                pass
-            finally:
-                self._waiters.remove(waiter)
+            await self._next_arrival(wants, remaining)
+
+    async def _next_arrival(self, wants: Callable[[object], bool], timeout: float) -> None:
+        """Return when a message `wants` arrives, or after `timeout` seconds, whichever comes first."""
+        waiter = _Waiter(wants, asyncio.get_running_loop().create_future())
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter.future, timeout)
+        except TimeoutError:
+            pass
+        finally:
+            self._waiters.remove(waiter)
 
     def _wake(self, item: object) -> None:
         for waiter in self._waiters:
@@ -486,6 +522,7 @@ class AsyncClient:
             message = json.loads(line)
         except ValueError:
             message = None
+        self.transcript.add(SERVER, line, is_json=isinstance(message, dict))
         if not isinstance(message, dict):
             self._stray_lines.append(line.rstrip("\n"))  # servers may log to stdout; only JSON objects are protocol
             return
@@ -502,9 +539,12 @@ class AsyncClient:
             self.validation_errors.append(AssertionError(f"harness failed on {line[:300]!r}: {exc!r}"))
 
     def _on_response(self, message: dict[str, Any]) -> None:
+        self.invariants.response(message)
         entry = self._pending.get(_id_key(message["id"]))
         if entry is not None and not entry[2].done():
             entry[2].set_result(message)
+            if self._waiters:
+                self._wake(message)
             return
         self._stray_responses.append(message)
         self._wake(message)
@@ -518,6 +558,7 @@ class AsyncClient:
             self.validation_errors.append(AssertionError(f"validator failed on {message.get('method')}: {exc!r}"))
         params = message.get("params")
         method, params = message["method"], params if isinstance(params, dict) else {}
+        self.invariants.notification(method, params)
         received = next(self._received)
         if self.chaos is None:
             self._deliver(method, params, message, received)
@@ -648,6 +689,18 @@ class AsyncClient:
         if self._taken[matcher.method]:
             lines.append(f"{matcher.method} already taken by earlier waits or drains: {self._taken[matcher.method]}")
         return lines
+
+    # ------------------------------------------------------------------ invariants
+
+    async def finish_invariants(self, *, grace: float = SETTLE_GRACE) -> list[Violation]:
+        """Every invariant broken on this connection, once the server has had `grace` seconds to send what it
+        still owes. A connection that already ended owes nothing more (the test saw the server go)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while not self.invariants.settled() and self._closed is None and (remaining := deadline - loop.time()) > 0:
+            await self._next_arrival(lambda _item: True, remaining)
+        owed = self.invariants.unfinished() if self._closed is None else []
+        return [*self.invariants.violations, *owed]
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -37,7 +37,10 @@ class UpstreamSchema:
         index: dict[str, str] = {}
         for branch in union["oneOf"]:
             method = branch["properties"]["method"]["enum"][0]
-            ref = branch["properties"].get("params", {}).get("$ref", "")
+            params = branch["properties"].get("params", {})
+            # Optional params are `anyOf: [{$ref}, {type: null}]`; the named type is the response's stem.
+            refs = [params.get("$ref", "")] + [choice.get("$ref", "") for choice in params.get("anyOf", [])]
+            ref = next((found for found in refs if found), "")
             name = ref.rsplit("/", 1)[-1]
             if response and name.endswith("Params"):
                 name = name.removesuffix("Params") + "Response"
@@ -67,6 +70,13 @@ class UpstreamSchema:
                 f"{what} does not match upstream {name} at {location}: {first.message}\n"
                 f"message: {json.dumps(instance)[:1000]}"
             )
+
+    def check(self, type_name: str, instance: Any) -> None:
+        """Validate `instance` against the schema type `type_name` (for responses of methods whose params
+        type is null, which the method index cannot name)."""
+        if self._file(type_name) is None:
+            raise SchemaMismatch(f"{type_name} is not in the upstream schema")
+        self._check(type_name, instance, type_name)
 
     def check_response(self, method: str, result: Any) -> bool:
         """Validate a result; False when the schema has no response type for `method`."""

@@ -24,6 +24,7 @@ from codex_app_harness.client import (
     ServerRequest,
 )
 from codex_app_harness.matching import Predicate
+from codex_app_harness.transcript import Transcript
 from codex_app_harness.transports import SubprocessTransport
 
 T = TypeVar("T")
@@ -103,9 +104,11 @@ class Client:
         cwd: Path | None = None,
         chaos: Chaos | None = None,
         codex_home: Path | None = None,
+        transcript: Transcript | None = None,
     ) -> Client:
         """Start a stdio app-server as a child process and connect to it."""
-        return cls(run(AsyncClient.spawn(command, env=env, cwd=cwd, chaos=chaos)), codex_home=codex_home)
+        inner = run(AsyncClient.spawn(command, env=env, cwd=cwd, chaos=chaos, transcript=transcript))
+        return cls(inner, codex_home=codex_home)
 
     @classmethod
     def connect(
@@ -115,9 +118,10 @@ class Client:
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
         chaos: Chaos | None = None,
+        transcript: Transcript | None = None,
     ) -> Client:
         """Connect to a websocket app-server (`ws://127.0.0.1:PORT`), optionally with a bearer token."""
-        return cls(run(AsyncClient.connect(url, token=token, headers=headers, chaos=chaos)))
+        return cls(run(AsyncClient.connect(url, token=token, headers=headers, chaos=chaos, transcript=transcript)))
 
     def __enter__(self) -> Client:
         return self

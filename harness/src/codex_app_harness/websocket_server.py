@@ -17,6 +17,7 @@ from typing import Any
 
 from codex_app_harness.chaos import Chaos
 from codex_app_harness.sync import Client
+from codex_app_harness.transcript import Transcript
 
 BANNER_URL = re.compile(r"listening on: (ws://\S+)")
 START_TIMEOUT = 30.0
@@ -38,9 +39,11 @@ class WebSocketServer:
         *,
         chaos: Callable[[int], Chaos | None] = lambda _index: None,
         validators: Callable[[], Sequence[Validator]] = list,
+        transcript: Callable[[str], Transcript | None] = lambda _url: None,
         start_timeout: float = START_TIMEOUT,
     ) -> None:
         self.process = process
+        self._transcript = transcript
         self.stderr: list[str] = []
         self.clients: list[Client] = []
         self._chaos = chaos
@@ -69,6 +72,7 @@ class WebSocketServer:
         cwd: Path | None = None,
         chaos: Callable[[int], Chaos | None] = lambda _index: None,
         validators: Callable[[], Sequence[Validator]] = list,
+        transcript: Callable[[str], Transcript | None] = lambda _url: None,
     ) -> WebSocketServer:
         process = subprocess.Popen(
             list(command),
@@ -78,7 +82,7 @@ class WebSocketServer:
             env=dict(env) if env is not None else None,
             cwd=cwd,
         )
-        return cls(process, chaos=chaos, validators=validators)
+        return cls(process, chaos=chaos, validators=validators, transcript=transcript)
 
     def _read_stderr(self) -> None:
         assert self.process.stderr is not None
@@ -126,7 +130,13 @@ class WebSocketServer:
         experimental_api: bool = False,
     ) -> Client:
         """A new client connection; the handshake raises websockets' InvalidStatus when refused."""
-        client = Client.connect(self.url + path, token=token, headers=headers, chaos=self._chaos(len(self.clients)))
+        client = Client.connect(
+            self.url + path,
+            token=token,
+            headers=headers,
+            chaos=self._chaos(len(self.clients)),
+            transcript=self._transcript(self.url + path),
+        )
         client.inner.validators.extend(self._validators())
         self.clients.append(client)
         if initialize:

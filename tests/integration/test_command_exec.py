@@ -197,7 +197,7 @@ def alive(pid: int) -> bool:
     """Whether `pid` runs (a zombie waiting for its reaper does not)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone before the open, or reaped between open and read
         return False
     return state != "Z"
 

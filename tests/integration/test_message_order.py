@@ -3,7 +3,8 @@ before any notification the request causes, and in a write of its own.
 
 Measured on the 0.163 binary with these tests: `thread/start` answers, then `thread/started`; `turn/start`
 answers, then `turn/started` and the user message's `item/started`/`item/completed`; the same shape for
-fork, resume, shellCommand, thread/name/set, compaction, steering, review/start, fs/watch, logout and an API-key login
+fork, resume, shellCommand, thread/name/set, compaction, steering, review/start, fs/watch, a fuzzy search
+session's updates, logout and an API-key login
 (`account/login/completed`, then `account/updated`), also when a login and a logout come in one write. A
 client that registers its listeners when a response resolves sees everything only if this holds.
 """
@@ -256,6 +257,25 @@ def test_fs_watch_answers_before_the_first_change_is_reported(server: TracedServ
     (watched / "file").write_text("x")
     server.notification("fs/changed", watchId="w")
     assert_answered_first(server.finish(), "watch", [notification("fs/changed", watchId="w")])
+
+
+def test_fuzzy_session_update_answers_before_its_results(server: TracedServer, tmp_path: Path) -> None:
+    """A small tree: ours searches it on the event loop, right behind the response it must not share a
+    write with."""
+    root = tmp_path / "tree"
+    root.mkdir()
+    for name in ("render.rs", "renderer.py", "other.txt"):
+        (root / name).write_text("")
+    server.request("start", "fuzzyFileSearch/sessionStart", {"sessionId": "s", "roots": [str(root)]})
+    server.response("start")
+    for number, query in enumerate(("r", "re", "ren", "render"), start=1):
+        server.request(f"update-{number}", "fuzzyFileSearch/sessionUpdate", {"sessionId": "s", "query": query})
+        server.notification("fuzzyFileSearch/sessionUpdated", sessionId="s", query=query)
+    writes = server.finish()
+    for number, query in enumerate(("r", "re", "ren", "render"), start=1):
+        assert_answered_first(
+            writes, f"update-{number}", [notification("fuzzyFileSearch/sessionUpdated", sessionId="s", query=query)]
+        )
 
 
 REVIEW_TURN = [

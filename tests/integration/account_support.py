@@ -70,6 +70,13 @@ def device_login(client: Client) -> dict[str, Any]:
     return client.wait_for("account/login/completed", loginId=started["loginId"], timeout=TIMEOUT)
 
 
+def signed_in(factory: AppServerFactory, issuer: AuthIssuer) -> Client:
+    """A server logged in with ChatGPT through the device flow (both servers, no browser needed)."""
+    client = start(factory, issuer)
+    assert device_login(client)["success"] is True
+    return client
+
+
 def auth_json(client: Client) -> dict[str, Any]:
     assert client.codex_home is not None
     loaded: dict[str, Any] = json.loads((client.codex_home / "auth.json").read_text())

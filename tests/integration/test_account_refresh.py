@@ -14,9 +14,8 @@ from collections.abc import Iterator
 import pytest
 
 from codex_app_harness.pytest_plugin import AppServerFactory
-from codex_app_harness.sync import Client
 from fixtures.auth_issuer import AuthIssuer
-from tests.integration.account_support import auth_json, auth_mode_bits, device_login, start
+from tests.integration.account_support import auth_json, auth_mode_bits, device_login, signed_in, start
 
 
 @pytest.fixture
@@ -24,12 +23,6 @@ def issuer() -> Iterator[AuthIssuer]:
     with AuthIssuer() as running:
         running.state.interval = "0"
         yield running
-
-
-def signed_in(factory: AppServerFactory, issuer: AuthIssuer) -> Client:
-    client = start(factory, issuer)
-    assert device_login(client)["success"] is True
-    return client
 
 
 def test_refresh_token_true_refreshes_and_stores_the_new_tokens(

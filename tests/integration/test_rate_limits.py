@@ -16,7 +16,7 @@ from codex_app_harness import RpcResponseError
 from codex_app_harness.pytest_plugin import AppServerFactory
 from codex_app_harness.sync import Client
 from fixtures.auth_issuer import AuthIssuer, jwt_claims
-from tests.integration.account_support import device_login, start
+from tests.integration.account_support import signed_in
 
 USAGE = {
     "plan_type": "plus",
@@ -138,12 +138,6 @@ def issuer() -> Iterator[AuthIssuer]:
     with AuthIssuer() as running:
         running.state.interval = "0"
         yield running
-
-
-def signed_in(factory: AppServerFactory, issuer: AuthIssuer) -> Client:
-    client = start(factory, issuer)
-    assert device_login(client)["success"] is True
-    return client
 
 
 def read(client: Client, upstream_schema: Any, params: Any = None) -> dict[str, Any]:

@@ -14,30 +14,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
+
+from tests.server.kill_support import INITIALIZE, kill_when, start_server
 
 KILLS = 50
 LOGINS_PER_ROUND = 400
-POLLS = 20_000
 KILL_DELAYS_SECONDS = (0.0, 0.03, 0.06, 0.1, 0.15, 0.2)
 """How long after the first login is stored the kill comes: spread over the burst, which takes ~0.5 s."""
 HELPER_TEMP = re.compile(r"\.auth\.json\.[0-9a-f]{12}\.tmp")
 """The temporary name `codex_app_tools.atomic.temp_name` gives auth.json."""
-INITIALIZE = {"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "kill-test", "version": "1"}}}
-
-
-def _server(home: Path, stdout: int | None = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "server"],
-        stdin=subprocess.PIPE,
-        stdout=stdout,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "CODEX_HOME": str(home)},
-    )
 
 
 def _leftovers(home: Path) -> list[str]:
@@ -53,25 +40,8 @@ def _kill_mid_logins(home: Path, round_: int) -> tuple[bool, list[str]]:
     ]
     auth = home / "auth.json"
     auth.unlink(missing_ok=True)
-    server = _server(home)
-    caught = False
-    try:
-        assert server.stdin is not None
-        server.stdin.write("".join(json.dumps(line) + "\n" for line in lines).encode())
-        server.stdin.flush()
-        for _ in range(POLLS):
-            if auth.exists():
-                time.sleep(KILL_DELAYS_SECONDS[round_ % len(KILL_DELAYS_SECONDS)])
-                caught = server.poll() is None
-                break
-            if server.poll() is not None:
-                break
-            time.sleep(0.0005)
-    finally:
-        server.send_signal(signal.SIGKILL)
-        server.wait()
-        if server.stdin is not None:
-            server.stdin.close()
+    delay = KILL_DELAYS_SECONDS[round_ % len(KILL_DELAYS_SECONDS)]
+    caught = kill_when(home, lines, lambda _pid: auth.exists(), after=delay)
     if caught:
         stored = json.loads(auth.read_text())
         assert stored["OPENAI_API_KEY"] in keys
@@ -95,7 +65,7 @@ def test_kills_during_logins_leave_no_temporary_secret(tmp_path: Path) -> None:
 
 def _serve_briefly(home: Path) -> None:
     """Start a server, initialize it, end its input."""
-    server = _server(home)
+    server = start_server(home)
     server.communicate((json.dumps(INITIALIZE) + "\n").encode(), timeout=30)
 
 
@@ -115,7 +85,7 @@ def test_a_starting_server_sweeps_orphaned_auth_temp_files(tmp_path: Path) -> No
 
 
 def test_logout_sweeps_orphaned_auth_temp_files(tmp_path: Path) -> None:
-    server = _server(tmp_path, stdout=subprocess.PIPE)
+    server = start_server(tmp_path, stdout=subprocess.PIPE)
     assert server.stdin is not None
     assert server.stdout is not None
     server.stdin.write((json.dumps(INITIALIZE) + "\n").encode())

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
+
+from tests.server.kill_support import INITIALIZE, kill_when
 
 PAYLOAD = base64.b64encode(os.urandom(24 << 20)).decode()
 """Big enough that writing and fsyncing it takes a while, so the kill lands while the file is open."""
 ROUNDS = 6
-POLLS = 20_000
 
 
 def _open_file_in(pid: int, directory: Path) -> bool:
@@ -35,34 +31,8 @@ def _kill_mid_write(tmp_path: Path, round_: int) -> bool:
     target.write_bytes(b"old content")
     home = tmp_path / f"home-{round_}"
     home.mkdir()
-    requests = [
-        {"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "kill-test", "version": "1"}}},
-        {"id": 1, "method": "fs/writeFile", "params": {"path": str(target), "dataBase64": PAYLOAD}},
-    ]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "server"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "CODEX_HOME": str(home)},
-    )
-    caught = False
-    try:
-        assert server.stdin is not None
-        server.stdin.write("".join(json.dumps(request) + "\n" for request in requests).encode())
-        server.stdin.flush()
-        for _ in range(POLLS):
-            if _open_file_in(server.pid, directory):
-                caught = True
-                break
-            if server.poll() is not None:
-                break
-            time.sleep(0.0005)
-    finally:
-        server.send_signal(signal.SIGKILL)
-        server.wait()
-        if server.stdin is not None:
-            server.stdin.close()
+    requests = [INITIALIZE, {"id": 1, "method": "fs/writeFile", "params": {"path": str(target), "dataBase64": PAYLOAD}}]
+    caught = kill_when(home, requests, lambda pid: _open_file_in(pid, directory))
     assert sorted(path.name for path in directory.iterdir()) == ["target.bin"]
     content = target.read_bytes()
     assert content in (b"old content", base64.b64decode(PAYLOAD))

@@ -8,8 +8,6 @@ sorted keys — the digest upstream reports, so `expectedVersion` round-trips be
 
 from __future__ import annotations
 
-import datetime
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +38,8 @@ class Layer:
 
     @property
     def version(self) -> str:
+        import hashlib  # here: a server's first answers never need a layer's version
+
         encoded = json.dumps(self.values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return "sha256:" + hashlib.sha256(encoded.encode()).hexdigest()
 
@@ -68,7 +68,7 @@ def plain(value: Any) -> Any:
         return {key: plain(item) for key, item in value.items()}
     if isinstance(value, list):
         return [plain(item) for item in value]
-    if isinstance(value, datetime.date | datetime.time):
+    if hasattr(value, "isoformat"):  # among TOML values only dates and times have it (no datetime import)
         return value.isoformat()
     return value
 

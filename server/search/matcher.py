@@ -19,6 +19,9 @@ Why the tiers make the matcher fast: snapshots store entries already sorted so t
 scan order is rank order. The matcher scans tier by tier in C (`re` over one joined string) and stops
 as soon as it has the requested number of results; only tier 1 needs every candidate, and it is computed
 by rapidfuzz (an LCS equal to the atom's length means the atom is a subsequence) in C as well.
+
+rapidfuzz is imported by the functions that use it, not here: most single-word queries are answered from
+tiers 6-2 alone, so a fresh server's first search does not pay its ~9 ms import.
 """
 
 from __future__ import annotations
@@ -29,9 +32,6 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-
-from rapidfuzz import process
-from rapidfuzz.distance import LCSseq
 
 from server.search.index import SEPARATORS, Snapshot, View, lower_same_length
 
@@ -132,6 +132,9 @@ def _rank_one(snap: Snapshot, atom: str, limit: int) -> dict[int, int]:
 
 
 def _subsequence_ids(atom: str, choices: Sequence[str]) -> list[int]:
+    from rapidfuzz import process
+    from rapidfuzz.distance import LCSseq
+
     found = process.extract(atom, choices, scorer=LCSseq.similarity, score_cutoff=len(atom), limit=None)
     return sorted(position for _, _, position in found)
 
@@ -141,6 +144,9 @@ def _spread(snap: Snapshot, atom: str, limit: int, exclude: dict[int, int]) -> d
     candidates = [entry for entry in _subsequence_ids(atom, snap.low_paths) if entry not in exclude]
     if not candidates:
         return {}
+    from rapidfuzz import process
+    from rapidfuzz.distance import LCSseq
+
     in_name = process.extract(
         atom, [snap.low_names[entry] for entry in candidates], scorer=LCSseq.similarity, limit=limit
     )
@@ -167,6 +173,8 @@ def _rank_many(snap: Snapshot, query: list[str], limit: int) -> dict[int, int]:
     Scored in Python (no scan order follows a sum of tiers), so the loop is kept flat; candidates are
     narrowed in C first, so only entries where every atom is a subsequence of the path get here.
     """
+    from rapidfuzz.distance import LCSseq
+
     longest = max(query, key=len)
     candidates = _subsequence_ids(longest, snap.low_paths)
     for atom in query:
@@ -215,6 +223,8 @@ def atom_indices(atom: str, low_path: str, low_name: str) -> list[int]:
     start = low_path.rfind(atom)
     if start >= 0:
         return list(range(start, start + size))
+    from rapidfuzz.distance import LCSseq
+
     if LCSseq.similarity(atom, low_name) == size:
         return _tight_subsequence(atom, low_path, name_at)
     return _tight_subsequence(atom, low_path, 0)

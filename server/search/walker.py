@@ -157,23 +157,33 @@ class Tree:
                 children = list(listing)
         except OSError:
             return node  # unreadable: listed by its parent, not entered
-        if any(child.name in names for child in children):
+        # Comprehensions and C-level map over DirEntry methods (d_type, no stat) rather than one loop with
+        # branches: this runs once per entry of the tree and is most of a walk's cost. Most directories
+        # hold no symlink, and a leaf directory's names are all files, so those passes are skipped.
+        entry_names = [child.name for child in children]
+        if any(map(names.__contains__, entry_names)):
             node.ignore_stamp = _ignore_stamp(path, names)
             node.rules = inherited.push(load_rules(path, names, base=rel))
-        below = (*chain, key)
-        # Comprehensions over DirEntry methods (d_type, no stat) rather than one loop with branches: this
-        # runs once per entry of the tree and is most of a walk's cost.
-        dirs = {child.name for child in children if child.is_dir()}
-        for link in [child for child in children if child.is_symlink()]:
-            try:
-                target = link.stat()
-            except OSError:
-                target = None  # broken: upstream leaves it out
-            if target is None or (link.name in dirs and (target.st_dev, target.st_ino) in below):
-                dirs.discard(link.name)  # a link back to an ancestor: upstream leaves it out too
-                children.remove(link)
-        node.files = [child.name for child in children if child.name not in dirs]
-        node.dirs = [child.name for child in children if child.name in dirs]
+        dirs = [child.name for child in children if child.is_dir()]
+        if any(map(os.DirEntry.is_symlink, children)):
+            below = (*chain, key)
+            left_out = set()
+            for link in [child for child in children if child.is_symlink()]:
+                try:
+                    target = link.stat()
+                except OSError:
+                    target = None  # broken: upstream leaves it out
+                if target is None or (link.is_dir() and (target.st_dev, target.st_ino) in below):
+                    left_out.add(link.name)  # a link back to an ancestor: upstream leaves it out too
+            if left_out:
+                entry_names = [name for name in entry_names if name not in left_out]
+                dirs = [name for name in dirs if name not in left_out]
+        if dirs:
+            directories = set(dirs)
+            node.files = [name for name in entry_names if name not in directories]
+        else:
+            node.files = entry_names
+        node.dirs = dirs
         if node.rules.rules:
             rules = node.rules
             node.files = [name for name in node.files if not rules.ignored(join(rel, name), False)]

@@ -12,12 +12,13 @@ match there is, so the next query searches only those entries, as long as the in
 since; the ranking of an entry does not depend on the others, so the answer is the one a search of the
 whole index gives.
 
-After indexing, a recursive watcher per root (server.fs.watch.TreeWatcher, inotify through watchfiles)
-keeps the index current while the session lives: on each batch of changes the index re-checks directory
-mtimes (server.search.walker), which is exact whatever the batch holds, and the latest query is answered
-again if the snapshots changed. inotify does not see through symlinks, so
-changes under a symlinked directory that lives outside the roots are picked up by the next one-shot
-search or session rather than pushed. Sessions die with their connection (`Session.scoped`).
+After indexing, once the queries pause (WATCH_AFTER_IDLE_SECONDS), a recursive watcher per root
+(server.fs.watch.TreeWatcher, inotify through watchfiles) keeps the index current while the session
+lives: on each batch of changes the index re-checks directory mtimes (server.search.walker), which is
+exact whatever the batch holds, and the latest query is answered again if the snapshots changed. inotify
+does not see through symlinks, so changes under a symlinked directory that lives outside the roots are
+picked up by the next one-shot search or session rather than pushed. Sessions die with their connection
+(`Session.scoped`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ entries a search takes 0.15-1.4 ms, about what the hop to a thread and back cost
 free the loop meanwhile: the matcher holds the GIL, which a waiting thread gets only after the switch
 interval (5 ms, sys.getswitchinterval()). Typing in a large tree gets here too once the previous answer
 narrows the candidates to its matches."""
+
+WATCH_AFTER_IDLE_SECONDS = 0.3
+"""How long a session's queries must pause before its watcher starts: typing right after the first
+results would otherwise wait behind the watcher's start-up (10-15 ms at 10k files)."""
+WATCH_AT_THE_LATEST_SECONDS = 2.0
+"""After the first complete answer, the watcher starts by then even if the queries never pause."""
 
 Notify = Callable[[str, str, list[Match] | None], None]
 """(kind, query, files): kind is "updated" (with files) or "completed" (files None)."""
@@ -87,12 +94,14 @@ class SearchSession:
         self._narrowing: Narrowing | None = None
         self._stopped = False
         self._loop = asyncio.get_running_loop()
+        self._last_update = self._loop.time()
         self._tasks = [asyncio.create_task(self._answer_loop(), name=f"fuzzy-search {session_id}")]
         self._tasks.append(asyncio.create_task(self._index(), name=f"fuzzy-index {session_id}"))
 
     def update(self, query: str) -> None:
         """Called by the `sessionUpdate` handler: what answers the query is sent in that request's context,
         so the runner writes it after that request's response, in a write of its own."""
+        self._last_update = self._loop.time()
         self._query = query
         self._cause = contextvars.copy_context()
         self._query_pending = True
@@ -125,9 +134,15 @@ class SearchSession:
         self._indexed = True
         self._dirty.set()
         # Starting a recursive watcher blocks every Python thread while it registers each directory (the
-        # Rust constructor holds the GIL), so the complete answer goes out first; one re-check after the
-        # watcher is up covers changes made in between.
+        # Rust constructor holds the GIL), and importing watchfiles takes ~10 ms on the loop, so the
+        # complete answer goes out first and the watcher waits for a pause in the typing; one re-check after
+        # the watcher is up covers changes made in between.
         await self._settled.wait()
+        latest = self._loop.time() + WATCH_AT_THE_LATEST_SECONDS
+        while (idle := self._loop.time() - self._last_update) < WATCH_AFTER_IDLE_SECONDS:
+            if self._loop.time() >= latest:
+                break
+            await asyncio.sleep(WATCH_AFTER_IDLE_SECONDS - idle)
         await self._watch()
 
     def _publish(self, position: int, view: View) -> None:

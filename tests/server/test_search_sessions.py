@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from server.search import oneshot
+from server.search import oneshot, sessions
 from server.search.index import IndexCache, RootIndex
 from server.search.matcher import Match
 from server.search.sessions import SearchSession, SearchSessions
@@ -165,3 +165,33 @@ def test_an_extended_query_after_an_index_change_sees_the_change(tmp_path: Path)
         return answer
 
     assert asyncio.run(scenario())[2] == ["src/zeta_new.rs"]
+
+
+def test_the_watcher_waits_for_a_pause_in_typing_but_not_forever(tmp_path: Path) -> None:
+    """Keystrokes right after the first results do not wait behind the watcher's start-up, and a client
+    that never pauses still gets one at WATCH_AT_THE_LATEST_SECONDS. Answers come from memory, so a file
+    created after the first results shows up only once the watcher is up and has re-checked the tree."""
+    make(tmp_path, "src/render.rs")
+    late = "late/render_late.rs"
+
+    async def scenario() -> float:
+        recorder = Recorder()
+        session = SearchSession("s", [str(tmp_path)], IndexCache(), recorder)
+        loop = asyncio.get_running_loop()
+        session.update("render")
+        await recorder.wait("completed", "render")
+        settled = loop.time()
+        make(tmp_path, late)
+        keystroke = sessions.WATCH_AFTER_IDLE_SECONDS / 3
+        for typed in range(int((sessions.WATCH_AT_THE_LATEST_SECONDS + 6) / keystroke)):  # bounded
+            if any(late in (files or []) for _, _, files in recorder.events):
+                break
+            session.update("render" if typed % 2 else "rende")
+            await asyncio.sleep(keystroke)
+        seen_after = loop.time() - settled
+        await session.stop()
+        return seen_after
+
+    seen_after = asyncio.run(scenario())
+    assert seen_after >= sessions.WATCH_AT_THE_LATEST_SECONDS - 0.1, "the watcher started while the client typed"
+    assert seen_after < sessions.WATCH_AT_THE_LATEST_SECONDS + 6, "the watcher never started"

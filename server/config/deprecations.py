@@ -1,8 +1,12 @@
-"""The `deprecationNotice`s upstream 0.163 sends when a thread starts on a config using deprecated settings.
+"""The `deprecationNotice`s upstream 0.163 sends when a thread goes live.
 
-Measured on the upstream binary: after `thread/start`'s response and `thread/started`, one notice per
-deprecated feature flag that a layer sets (to any value), worded per flag. Flags upstream says nothing about
-get no notice here either.
+Measured on the upstream binary:
+- a thread going live (thread/start, thread/fork, thread/resume of a thread no client has loaded) on a
+  config that sets a deprecated feature flag gets one notice per such flag that a layer sets (to any
+  value), worded per flag. Flags upstream says nothing about get no notice here either.
+- thread/resume and thread/fork without `excludeTurns: true` first get HYDRATION_NOTICE, live or not.
+Order: thread/start sends `thread/started` before the flags' notices; thread/fork sends its notices before
+`thread/started`; thread/resume sends no `thread/started`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,14 @@ FEATURE_NOTICES: dict[str, tuple[str, str]] = {
     "transcript_v2": ("is deprecated and ignored.", "Use `[tui].fullscreen_transcript` in config.toml instead."),
 }
 """flag -> (the summary after "`[features].<flag>` ", details)."""
+
+
+HYDRATION_NOTICE: dict[str, Any] = {
+    "summary": "Full-history hydration is deprecated for paginated threads; use `excludeTurns: true`, then page "
+    "with `thread/turns/list` and `thread/items/list`.",
+    "details": None,
+}
+"""For a thread/resume or thread/fork whose response carries the whole history (upstream 0.163's text)."""
 
 
 def notices(config: Config) -> list[dict[str, Any]]:

@@ -90,15 +90,25 @@ async def thread_start(session: Session, params: ThreadStartParams) -> dict[str,
     session.notify("thread/started", {"thread": response["thread"]})
     if bypass_hook_trust:
         session.notify("warning", {"threadId": thread.id, "message": BYPASS_HOOK_TRUST_WARNING})
+    announce_deprecations(session)
+    return response
+
+
+def announce_deprecations(session: Session) -> None:
+    """A thread went live: one deprecationNotice per deprecated feature flag the config sets."""
     for notice in deprecations.notices(effective_config(session.server)):
         session.notify("deprecationNotice", notice)
-    return response
 
 
 @method("thread/resume", ThreadResumeParams)
 async def thread_resume(session: Session, params: ThreadResumeParams) -> dict[str, Any]:
     thread = thread_service(session.server).resumable(params.thread_id)
+    live = bool(thread.subscribers) or thread.active is not None
     follow(session, thread)
+    if not params.exclude_turns:
+        session.notify("deprecationNotice", deprecations.HYDRATION_NOTICE)
+    if not live:
+        announce_deprecations(session)
     return thread_response(thread, include_turns=not params.exclude_turns)
 
 
@@ -114,6 +124,9 @@ async def thread_fork(session: Session, params: ThreadForkParams) -> dict[str, A
     fork = thread_service(session.server).fork(params, source=session_source(session), originator=originator(session))
     follow(session, fork)
     response = thread_response(fork, include_turns=not params.exclude_turns)
+    if not params.exclude_turns:
+        session.notify("deprecationNotice", deprecations.HYDRATION_NOTICE)
+    announce_deprecations(session)
     session.notify("thread/started", {"thread": {**response["thread"], "turns": []}})
     return response
 

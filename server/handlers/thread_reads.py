@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.handlers.registry import method
-from server.protocol.plain import is_bool, is_str, is_str_list, or_null, plain_parser
+from server.protocol.plain import is_bool, is_str, is_str_list, is_u32, or_null, plain_parser
 from server.session import Session
 from server.threads.store import thread_store
 
@@ -30,11 +30,6 @@ class ThreadReadParams:
     include_turns: bool = False
 
 
-def _is_count(value: Any) -> bool:
-    """A non-negative integer (the model's `ge=0`); a bool is left to the model, which words its rejection."""
-    return type(value) is int and value >= 0
-
-
 parse_list_params = plain_parser(
     "thread/list",
     ThreadListParams,
@@ -42,7 +37,7 @@ parse_list_params = plain_parser(
     {},
     {
         "cursor": or_null(is_str),
-        "limit": or_null(_is_count),
+        "limit": or_null(is_u32),
         "sourceKinds": or_null(is_str_list),
         "archived": or_null(is_bool),
     },

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -40,6 +40,28 @@ def _check_absolute(value: str) -> str:
 
 AbsolutePath = Annotated[str, AfterValidator(_check_absolute)]
 """An absolute path string, checked like upstream's AbsolutePathBuf (relative, empty and `~` paths fail)."""
+
+
+def serde_integer(name: str, low: int, high: int) -> Any:
+    """An integer field checked like serde's `name` (u16, u32, i64, usize): upstream's wording for a wrong
+    type ("invalid type: string \"5\", expected u32") and for a value out of range."""
+
+    def check(value: Any) -> Any:
+        if value is None:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"invalid type: {describe_value(value)}, expected {name}")
+        if not low <= value <= high:
+            raise ValueError(f"invalid value: integer `{value}`, expected {name}")
+        return value
+
+    return BeforeValidator(check)
+
+
+U16 = Annotated[int, serde_integer("u16", 0, 2**16 - 1)]
+U32 = Annotated[int, serde_integer("u32", 0, 2**32 - 1)]
+I64 = Annotated[int, serde_integer("i64", -(2**63), 2**63 - 1)]
+USIZE = Annotated[int, serde_integer("usize", 0, 2**64 - 1)]
 
 _EXPECTED = {
     "string_type": "a string",
@@ -137,7 +159,7 @@ def params_parser(model: type[Model], upstream_type: str) -> Callable[[Any], Mod
         elif not isinstance(raw, dict):
             raise invalid_params(f"invalid type: {describe_value(raw)}, expected {upstream_type}")
         try:
-            return model.model_validate(raw)
+            return model.model_validate(raw, strict=True)  # like serde: "5" is no number, "yes" no boolean
         except ValidationError as exc:
             raise translate(exc) from None
 

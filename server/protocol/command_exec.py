@@ -2,59 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import Field
 
-from server.protocol.base import AbsolutePath, WireModel
-from server.protocol.errors import describe_value
-
-
-def _integer(name: str, low: int, high: int) -> Any:
-    """An integer checked like serde's `name` (u16, i64, usize): the same wording for a wrong type or range."""
-
-    def check(value: Any) -> Any:
-        if value is None:
-            return value
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"invalid type: {describe_value(value)}, expected {name}")
-        if not low <= value <= high:
-            raise ValueError(f"invalid value: integer `{value}`, expected {name}")
-        return value
-
-    return BeforeValidator(check)
+from server.protocol.base import I64, U16, USIZE, AbsolutePath, WireModel
 
 
-U16 = Annotated[int, _integer("u16", 0, 2**16 - 1)]
-I64 = Annotated[int, _integer("i64", -(2**63), 2**63 - 1)]
-USIZE = Annotated[int, _integer("usize", 0, 2**64 - 1)]
-
-
-class _Strict(WireModel):
-    # Strict like serde: "yes" is not a boolean and "5" is not a number.
-    model_config = ConfigDict(**WireModel.model_config, strict=True)
-
-
-class TerminalSize(_Strict):
+class TerminalSize(WireModel):
     rows: U16
     cols: U16
 
 
-class DangerFullAccess(_Strict):
+class DangerFullAccess(WireModel):
     type: Literal["dangerFullAccess"]
 
 
-class ReadOnly(_Strict):
+class ReadOnly(WireModel):
     type: Literal["readOnly"]
     network_access: bool = False
 
 
-class ExternalSandbox(_Strict):
+class ExternalSandbox(WireModel):
     type: Literal["externalSandbox"]
     network_access: Literal["restricted", "enabled"] = "restricted"
 
 
-class WorkspaceWrite(_Strict):
+class WorkspaceWrite(WireModel):
     type: Literal["workspaceWrite"]
     writable_roots: list[AbsolutePath] = Field(default_factory=list)
     network_access: bool = False
@@ -65,7 +39,7 @@ class WorkspaceWrite(_Strict):
 SandboxPolicy = Annotated[DangerFullAccess | ReadOnly | ExternalSandbox | WorkspaceWrite, Field(discriminator="type")]
 
 
-class CommandExecParams(_Strict):
+class CommandExecParams(WireModel):
     command: list[str]
     cwd: str | None = None
     env: dict[str, str | None] | None = None
@@ -84,16 +58,16 @@ class CommandExecParams(_Strict):
     """Checked like `sandbox_policy`, and not applied either."""
 
 
-class CommandExecWriteParams(_Strict):
+class CommandExecWriteParams(WireModel):
     process_id: str
     delta_base64: str | None = None
     close_stdin: bool = False
 
 
-class CommandExecTerminateParams(_Strict):
+class CommandExecTerminateParams(WireModel):
     process_id: str
 
 
-class CommandExecResizeParams(_Strict):
+class CommandExecResizeParams(WireModel):
     process_id: str
     size: TerminalSize

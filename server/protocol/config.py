@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from server.protocol.base import WireModel
+from server.protocol.base import U32, WireModel
 
 
 class ConfigReadParams(WireModel):
@@ -44,7 +44,7 @@ class ConfigWriteResponse(WireModel):
 
 class ExperimentalFeatureListParams(WireModel):
     cursor: str | None = None
-    limit: int | None = Field(default=None, ge=0)
+    limit: U32 | None = None
     thread_id: str | None = None
 
 

@@ -6,8 +6,7 @@ from typing import Literal
 
 from pydantic import ConfigDict
 
-from server.protocol.base import WireModel
-from server.protocol.models import U32
+from server.protocol.base import U32, WireModel
 
 
 class ListMcpServerStatusParams(WireModel):

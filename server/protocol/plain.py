@@ -29,6 +29,11 @@ def is_bool(value: Any) -> bool:
     return type(value) is bool
 
 
+def is_u32(value: Any) -> bool:
+    """serde's u32 (a bool is not one); anything else is left to the model, which words its rejection."""
+    return type(value) is int and 0 <= value < 2**32
+
+
 def is_str_or_null(value: Any) -> bool:
     return value is None or type(value) is str
 

@@ -3,11 +3,9 @@ by server.threads, whose wire objects (Thread, Turn, ThreadItem) are stored and 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, Field
-
-from server.protocol.base import WireModel
+from server.protocol.base import I64, U32, WireModel
 
 
 class ThreadSettingsParams(WireModel):
@@ -38,7 +36,7 @@ class ThreadReadParams(WireModel):
 
 class ThreadListParams(WireModel):
     cursor: str | None = None
-    limit: int | None = Field(default=None, ge=0)
+    limit: U32 | None = None
     source_kinds: list[str] | None = None
     archived: bool | None = None
 
@@ -77,17 +75,7 @@ class TurnInterruptParams(WireModel):
 class ThreadShellCommandParams(WireModel):
     thread_id: str
     command: str
-    timeout_ms: int | None = None
-
-
-def _check_u32(value: int | None) -> int | None:
-    if value is not None and not 0 <= value < 2**32:
-        raise ValueError(f"invalid value: integer `{value}`, expected u32")
-    return value
-
-
-U32 = Annotated[int | None, AfterValidator(_check_u32)]
-"""A page size: upstream parses it as u32 and words a negative one as serde does."""
+    timeout_ms: I64 | None = None
 
 
 class ThreadIdParams(WireModel):
@@ -103,7 +91,7 @@ class ThreadSetNameParams(WireModel):
 
 class ThreadLoadedListParams(WireModel):
     cursor: str | None = None
-    limit: U32 = None
+    limit: U32 | None = None
 
 
 class GitInfoPatch(WireModel):
@@ -124,7 +112,7 @@ class ThreadMetadataUpdateParams(WireModel):
 class ThreadTurnsListParams(WireModel):
     thread_id: str
     cursor: str | None = None
-    limit: U32 = None
+    limit: U32 | None = None
     sort_direction: Literal["asc", "desc"] | None = None
     items_view: Literal["notLoaded", "summary", "full"] | None = None
 

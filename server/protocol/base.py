@@ -10,6 +10,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from server.protocol.errors import InvalidRequest, describe_value, invalid_params, missing_field
+from server.protocol.plain import U32_MAX
 
 
 class WireModel(BaseModel):
@@ -59,7 +60,7 @@ def serde_integer(name: str, low: int, high: int) -> Any:
 
 
 U16 = Annotated[int, serde_integer("u16", 0, 2**16 - 1)]
-U32 = Annotated[int, serde_integer("u32", 0, 2**32 - 1)]
+U32 = Annotated[int, serde_integer("u32", 0, U32_MAX)]
 I64 = Annotated[int, serde_integer("i64", -(2**63), 2**63 - 1)]
 USIZE = Annotated[int, serde_integer("usize", 0, 2**64 - 1)]
 

@@ -29,9 +29,14 @@ def is_bool(value: Any) -> bool:
     return type(value) is bool
 
 
+U32_MAX = 2**32 - 1
+"""serde's u32 bound, here so the plain parsers need not import pydantic for it (server.protocol.base's U32
+uses it too)."""
+
+
 def is_u32(value: Any) -> bool:
     """serde's u32 (a bool is not one); anything else is left to the model, which words its rejection."""
-    return type(value) is int and 0 <= value < 2**32
+    return type(value) is int and 0 <= value <= U32_MAX
 
 
 def is_str_or_null(value: Any) -> bool:

@@ -20,6 +20,12 @@ scan order is rank order. The matcher scans tier by tier in C (`re` over one joi
 as soon as it has the requested number of results; only tier 1 needs every candidate, and it is computed
 by rapidfuzz (an LCS equal to the atom's length means the atom is a subsequence) in C as well.
 
+A `Listing` (a walk's entries not ranked yet, server.search.index) has no rank order to stop early in.
+When the atom occurs in few of its entries, `_scan` finds every occurrence with `str.find` and scores it
+by where it falls (in the name, at its start, after a separator, or in a directory), then keeps the best;
+subsequences (tier 1) and several atoms go through the same rapidfuzz filter as a snapshot's. Otherwise
+the listing is ranked once. Both give the same answer: `tests/server/test_search_matcher.py` checks it.
+
 rapidfuzz is imported by the functions that use it, not here: most single-word queries are answered from
 tiers 6-2 alone, so a fresh server's first search does not pay its ~9 ms import.
 """
@@ -33,7 +39,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from server.search.index import SEPARATORS, Snapshot, View, lower_same_length
+from server.search.index import SEPARATORS, Listing, Part, Raw, Snapshot, View, lower_same_length
 
 LIMIT = 50
 """Results per query, upstream's cap."""
@@ -42,6 +48,17 @@ FIELD = 4095
 TIER_SHIFT = 24
 QUALITY_SHIFT = 12
 MAX_SCORE = 2**32 - 1
+
+SCAN_SHARE = 4
+"""A listing is scanned for an atom held by at most one in SCAN_SHARE of its entries, and ranked otherwise
+(a scan that meets more gives up). Scoring a line costs about what ranking costs per entry (1-1.5 us), so
+a scan costs at most a quarter of ranking, and a fresh index answers a selective first query without
+ranking. Lines whose name holds the atom are found first; the others only when those fall short."""
+
+Found = tuple[int, str, str, str, str, bool]
+"""One entry among a part's best: (negated score, path, lower-cased path, lower-cased name, name, is dir)."""
+Memo = dict[int, tuple[Part, list[Found]]]
+"""Parts' best entries for one query and limit, by the part's id (the part is kept, so the id stays its)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +184,7 @@ def _word_start_in(atom: str, low_name: str) -> int:
     return -1
 
 
-def _rank_many(snap: Snapshot, query: list[str], limit: int) -> dict[int, int]:
+def _rank_many(low_paths: Sequence[str], paths: Sequence[str], query: list[str], limit: int) -> dict[int, int]:
     """Entries matching every atom, scored per entry: the same tiers as `_rank_one`, one atom at a time.
 
     Scored in Python (no scan order follows a sum of tiers), so the loop is kept flat; candidates are
@@ -176,15 +193,15 @@ def _rank_many(snap: Snapshot, query: list[str], limit: int) -> dict[int, int]:
     from rapidfuzz.distance import LCSseq
 
     longest = max(query, key=len)
-    candidates = _subsequence_ids(longest, snap.low_paths)
+    candidates = _subsequence_ids(longest, low_paths)
     for atom in query:
         if atom is not longest and candidates:
-            kept = _subsequence_ids(atom, [snap.low_paths[entry] for entry in candidates])
+            kept = _subsequence_ids(atom, [low_paths[entry] for entry in candidates])
             candidates = [candidates[position] for position in kept]
-    low_paths, low_names, paths = snap.low_paths, snap.low_names, snap.paths
     scored = []
     for entry in candidates:
-        low_path, low_name = low_paths[entry], low_names[entry]
+        low_path = low_paths[entry]
+        low_name = low_path[low_path.rfind("/") + 1 :]
         length = FIELD - min(len(low_path), FIELD)
         total = 0
         for atom in query:
@@ -206,6 +223,137 @@ def _rank_many(snap: Snapshot, query: list[str], limit: int) -> dict[int, int]:
                 total += (1 << TIER_SHIFT) | (common << QUALITY_SHIFT) | length
         scored.append((-min(total, MAX_SCORE), paths[entry], entry))
     return {entry: -negative for negative, _, entry in heapq.nsmallest(limit, scored)}
+
+
+def _scan(raw: Raw, count: int, query: list[str], limit: int) -> list[Found] | None:
+    """A listing's best `limit` entries without ranking it; None when its atom is too common for that.
+
+    Tier by tier, as `_rank_one` goes: the lines whose name starts with the atom, then those where it
+    starts a word of the name, then those whose name holds it, then the others; a tier's lines are all
+    scored, and once `limit` lines are in, no later tier can make the cut.
+    """
+    paths, low, dirs = raw
+    if not count:
+        return []
+    if len(query) > 1:
+        low_paths, originals = _lines_of(raw)
+        ranked = _rank_many(low_paths, originals, query, limit)
+        return [_found_line(low_paths[entry], originals[entry], dirs, score) for entry, score in ranked.items()]
+    atom = query[0]
+    size = len(atom)
+    most = count // SCAN_SHARE
+    rfind, find = low.rfind, low.find
+    scored: list[tuple[int, int, int, int]] = []
+    """(negated score, line start, line end, name start) of each line holding the atom."""
+    seen: set[int] = set()
+    """Line starts already scored: the first tier that finds a line is its best."""
+    held = atom in low  # one fast search saves the tiers' passes when the atom is nowhere
+    for pattern, tier in _name_tiers(atom) if held and "/" not in atom else ():
+        for found in pattern.finditer(low):
+            at, end = found.span()  # where the tier's occurrence starts, and the line's end
+            start = rfind("\n", 0, at) + 1
+            if start in seen:
+                continue
+            if len(scored) >= most:
+                return None
+            seen.add(start)
+            name_at = at + 1 if tier == 5 else rfind("/", start, at) + 1  # 5 matches the "/" before it
+            name_length = end - name_at
+            quality = FIELD - (name_length - size)
+            actual = 6 if tier == 5 and name_length == size else tier
+            length = FIELD - min(end - start - 1, FIELD)
+            scored.append((-((actual << TIER_SHIFT) | (quality << QUALITY_SHIFT) | length), start, end, name_at))
+        if len(scored) >= limit:
+            break
+    else:  # tier 2: lines holding the atom outside the name
+        for found in _to_line_end(atom).finditer(low) if held else ():
+            at, end = found.span()  # the line's first occurrence, and its end
+            start = rfind("\n", 0, at) + 1
+            if start in seen or (at == start and find(atom, start + 1, end) < 0):
+                continue  # scored above, or only the "/" the listing puts before each path matched
+            if len(scored) >= most:
+                return None
+            scored.append((-((2 << TIER_SHIFT) | FIELD - min(end - start - 1, FIELD)), start, end, 0))
+    if len(scored) > limit:
+        cut = heapq.nsmallest(limit, [line[0] for line in scored])[-1]
+        scored = [line for line in scored if line[0] <= cut]  # ties at the cut are settled by path below
+    chosen = heapq.nsmallest(limit, [(negative, paths[start + 1 : end], end) for negative, start, end, _ in scored])
+    found_lines: list[Found] = [
+        _found_line(low[end - len(path) : end], path, dirs, -negative) for negative, path, end in chosen
+    ]
+    if size > 1 and len(found_lines) < limit:
+        found_lines.extend(_scan_spread(raw, atom, limit - len(found_lines)))
+    return found_lines
+
+
+@lru_cache(maxsize=256)
+def _name_tiers(atom: str) -> list[tuple[re.Pattern[str], int]]:
+    """Patterns for tiers 5, 4 and 3 over a listing: the atom after the "/" before a name, after a
+    separator in a name, or anywhere in one, then the rest of the name. Each starts with a literal or a
+    class, which `re` searches for fast, and gives up at the first "/" after the atom."""
+    rest = re.escape(atom) + "[^/\n]*$"
+    return [
+        (re.compile("/" + rest, re.MULTILINE), 5),
+        (re.compile(f"[{re.escape(SEPARATORS)}]" + rest, re.MULTILINE), 4),
+        (re.compile(rest, re.MULTILINE), 3),
+    ]
+
+
+@lru_cache(maxsize=256)
+def _to_line_end(atom: str) -> re.Pattern[str]:
+    """The atom and the rest of its line: one match per line that holds it, found with `re`'s literal
+    search."""
+    return re.compile(re.escape(atom) + "[^\n]*")
+
+
+def _lines_of(raw: Raw) -> tuple[list[str], list[str]]:
+    """A listing's lower-cased and original paths as lists, for what needs them one by one (rapidfuzz)."""
+    paths, low, _ = raw
+    return low[1:].split("\n/"), paths[1:].split("\n/")
+
+
+def _found_line(low_path: str, path: str, dirs: frozenset[str], score: int) -> Found:
+    name_at = path.rfind("/") + 1
+    return (-score, path, low_path, low_path[name_at:], path[name_at:], path in dirs)
+
+
+def _scan_spread(raw: Raw, atom: str, limit: int) -> list[Found]:
+    """Tier 1 of a listing: its best `limit` entries holding the atom only as a scattered subsequence."""
+    from rapidfuzz.distance import LCSseq
+
+    paths, low, dirs = raw
+    low_paths = low[1:].split("\n/")
+    candidates = [entry for entry in _subsequence_ids(atom, low_paths) if atom not in low_paths[entry]]
+    if not candidates:
+        return []
+    originals = paths[1:].split("\n/")
+    scored = []
+    for entry in candidates:
+        low_path = low_paths[entry]
+        common = int(LCSseq.similarity(atom, low_path[low_path.rfind("/") + 1 :]))
+        scored.append((-_score(1, common, len(low_path)), originals[entry], entry))
+    return [
+        _found_line(low_paths[entry], path, dirs, -negative) for negative, path, entry in heapq.nsmallest(limit, scored)
+    ]
+
+
+def _best(part: Part, query: list[str], limit: int) -> list[Found]:
+    """A part's best `limit` entries for the query: scanned when it is a listing that can be, else ranked."""
+    if isinstance(part, Listing):
+        raw = part.raw
+        if raw is not None:
+            found = _scan(raw, part.count, query, limit)
+            if found is not None:
+                return found
+        part = part.ranked()
+    if len(query) == 1:
+        ranked = _rank_one(part, query[0], limit)
+    else:
+        ranked = _rank_many(part.low_paths, part.paths, query, limit)
+    return [
+        (-score, part.paths[entry], part.low_paths[entry], part.low_names[entry], part.names[entry], part.is_dir[entry])
+        for entry, score in ranked.items()
+    ]
 
 
 def atom_indices(atom: str, low_path: str, low_name: str) -> list[int]:
@@ -273,26 +421,34 @@ def search(
     query: str,
     limit: int = LIMIT,
     superseded: Callable[[], bool] | None = None,
+    memo: Memo | None = None,
 ) -> list[Match]:
-    """Best `limit` matches over every root's snapshots: score descending, then path, then root order.
+    """Best `limit` matches over every root's parts: score descending, then path, then root order.
 
-    `superseded` is asked before each snapshot (a few milliseconds of work at most); when it says yes the
-    search raises `Superseded` instead of finishing an answer nobody will send.
+    `superseded` is asked before each part (a few milliseconds of work at most); when it says yes the
+    search raises `Superseded` instead of finishing an answer nobody will send. `memo` keeps each part's
+    best entries for this query and limit, so a session asking again as its walk publishes more parts
+    searches only the new ones.
     """
     parsed = atoms(query)
     if not parsed or limit <= 0:
         return []
-    hits: list[tuple[int, str, int, Snapshot, int, str]] = []
+    hits: list[tuple[int, str, int, str, Found]] = []
     for order, (root, view) in enumerate(views):
-        for snap in view:
+        for part in view:
             if superseded is not None and superseded():
                 raise Superseded(query)
-            ranked = _rank_one(snap, parsed[0], limit) if len(parsed) == 1 else _rank_many(snap, parsed, limit)
-            hits.extend((-score, snap.paths[entry], order, snap, entry, root) for entry, score in ranked.items())
+            known = memo.get(id(part)) if memo is not None else None
+            if known is not None and known[0] is part:
+                best = known[1]
+            else:
+                best = _best(part, parsed, limit)
+                if memo is not None:
+                    memo[id(part)] = (part, best)
+            hits.extend((found[0], found[1], order, root, found) for found in best)
     hits.sort(key=lambda hit: hit[:3])
     matches = []
-    for negative, path, _, snap, entry, root in hits[:limit]:
-        low_path, low_name = snap.low_paths[entry], snap.low_names[entry]
+    for negative, path, _, root, (_, _, low_path, low_name, name, is_dir) in hits[:limit]:
         indices = sorted({i for atom in parsed for i in atom_indices(atom, low_path, low_name)})
-        matches.append(Match(root, path, snap.names[entry], snap.is_dir[entry], -negative, indices))
+        matches.append(Match(root, path, name, is_dir, -negative, indices))
     return matches

@@ -12,7 +12,10 @@ match there is, so the next query searches only those entries, as long as the in
 since; the ranking of an entry does not depend on the others, so the answer is the one a search of the
 whole index gives.
 
-After indexing, once the queries pause (WATCH_AFTER_IDLE_SECONDS), a recursive watcher per root
+The first complete answer comes from the walk's listings, not yet ranked (server.search.index); they are
+ranked right after it, and a query asked meanwhile waits for that: competing for the GIL, scans and
+ranking both took several times longer. Once the queries pause (WATCH_AFTER_IDLE_SECONDS), a recursive
+watcher per root
 (server.fs.watch.TreeWatcher, inotify through watchfiles) keeps the index current while the session
 lives: on each batch of changes the index re-checks directory mtimes (server.search.walker), which is
 exact whatever the batch holds, and the latest query is answered again if the snapshots changed. inotify
@@ -31,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from server.search.index import IndexCache, Snapshot, View
-from server.search.matcher import LIMIT, Match, Superseded, atoms, narrows, search
+from server.search.matcher import LIMIT, Match, Memo, Superseded, atoms, narrows, search
 
 INLINE_ENTRIES = 16_384
 """Searches over at most this many entries run on the event loop, not in a worker thread. At 10,000
@@ -92,6 +95,10 @@ class SearchSession:
         self._settled = asyncio.Event()
         """Set once an answer from the complete index has gone out."""
         self._narrowing: Narrowing | None = None
+        self._ranking: asyncio.Future[None] | None = None
+        """Ranking the index once the first complete answer is out (server.search.index)."""
+        self._memo: tuple[str, Memo] = ("", {})
+        """Each part's best entries for the latest query searched (matcher.search's memo)."""
         self._stopped = False
         self._loop = asyncio.get_running_loop()
         self._last_update = self._loop.time()
@@ -138,12 +145,19 @@ class SearchSession:
         # complete answer goes out first and the watcher waits for a pause in the typing; one re-check after
         # the watcher is up covers changes made in between.
         await self._settled.wait()
+        assert self._ranking is not None
+        await self._ranking
         latest = self._loop.time() + WATCH_AT_THE_LATEST_SECONDS
         while (idle := self._loop.time() - self._last_update) < WATCH_AFTER_IDLE_SECONDS:
             if self._loop.time() >= latest:
                 break
             await asyncio.sleep(WATCH_AFTER_IDLE_SECONDS - idle)
         await self._watch()
+
+    def _rank(self) -> None:
+        """Worker thread: rank what the queries so far have not."""
+        for index in self._indexes:
+            index.rank()
 
     def _publish(self, position: int, view: View) -> None:
         if not self._indexed:
@@ -169,7 +183,7 @@ class SearchSession:
         print(f"app-server: fuzzy search session {self.session_id}: {message}", file=sys.stderr, flush=True)
 
     def _refresh(self) -> None:
-        """Worker thread: re-check every root, then hand changed snapshots to the loop."""
+        """Worker thread: re-check every root, hand changed segments to the loop, then rank them."""
         changed = []
         for position, index in enumerate(self._indexes):
             index.refresh()
@@ -177,6 +191,7 @@ class SearchSession:
                 changed.append((position, index.view))
         if changed:
             self._loop.call_soon_threadsafe(self._adopt, changed)
+            self._rank()  # the change is answered from the listings first; later keystrokes want ranks
 
     def _adopt(self, changed: list[tuple[int, View]]) -> None:
         for position, view in changed:
@@ -214,21 +229,27 @@ class SearchSession:
             if complete and (due or changed) and not self._dirty.is_set():
                 self._query_pending = False
                 self._cause.run(self._notify, "completed", query, None)
-            if complete:
+            if complete and self._ranking is None:  # set before any later query is searched
+                self._ranking = asyncio.ensure_future(asyncio.to_thread(self._rank))
                 self._settled.set()
 
     async def _search(self, views: list[View], query: str) -> list[Match]:
         """The query's matches, from the previous answer's matches when that is exact: on the loop when
         they are few (INLINE_ENTRIES), else in a worker thread."""
+        if self._ranking is not None and not self._ranking.done():
+            await asyncio.shield(self._ranking)  # its few hundred ms at most are cheaper than scans racing it
         narrowing = self._narrowing
         if narrowing is not None and narrowing.applies(atoms(query), views):
             candidates = narrowing.candidates(self._roots)
         else:
             candidates = list(zip(self._roots, views, strict=True))
+        if self._memo[0] != query:
+            self._memo = (query, {})
+        memo = self._memo[1]
         if sum(len(snapshot) for _, view in candidates for snapshot in view) <= INLINE_ENTRIES:
-            return search(candidates, query)
+            return search(candidates, query, memo=memo)
         return await asyncio.to_thread(
-            search, candidates, query, superseded=lambda: self._stopped or self._query != query
+            search, candidates, query, superseded=lambda: self._stopped or self._query != query, memo=memo
         )
 
     def _narrowing_for(self, query: str, views: list[View], files: list[Match]) -> Narrowing | None:

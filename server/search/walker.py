@@ -81,12 +81,6 @@ class Tree:
         for node in self.nodes.values():
             yield from node_entries(node)
 
-    def columns(self) -> Columns:
-        columns = Columns()
-        for node in self.nodes.values():
-            columns.add(node)
-        return columns
-
     def refresh(self) -> bool:
         """Bring the tree up to date with the filesystem; True when any entry appeared or disappeared."""
         if not self.nodes:

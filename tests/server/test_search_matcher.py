@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import posixpath
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from server.search.index import Snapshot
+from server.search import matcher
+from server.search.index import Listing, Snapshot, listing
 from server.search.matcher import Match, Superseded, narrows, search
+from server.search.walker import DirNode
 
 TREE = [
     ("src", "src", True),
@@ -143,3 +148,71 @@ def test_only_extending_queries_narrow() -> None:
     assert narrows(["rd"], ["src", "render"])
     assert not narrows(["render"], ["ren"])
     assert not narrows(["render", "x"], ["render"])
+
+
+def nodes_of(entries: list[tuple[str, str, bool]]) -> list[DirNode]:
+    """Directory nodes holding the entries, as a walk keeps them (only what a listing reads is filled)."""
+    nodes: dict[str, DirNode] = {}
+    for path, name, is_dir in entries:
+        parent = posixpath.dirname(path)
+        node = nodes.get(parent)
+        if node is None:
+            node = nodes[parent] = DirNode(parent, (0, 0), 0, False, None, None, (), ())  # type: ignore[arg-type]
+        (node.dirs if is_dir else node.files).append(name)
+    return list(nodes.values())
+
+
+def test_a_listing_scanned_or_ranked_answers_like_a_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    part = listing(nodes_of(TREE))
+    assert isinstance(part, Listing)
+    monkeypatch.setattr(matcher, "SCAN_SHARE", 1)  # every atom is rare enough to scan
+    for query in ("render", "r", "rndr", "src ren", "docs/r", "zzz", "e_n", "README"):
+        scanned = search([("/root", (part,))], query, 4)
+        assert part.raw is not None, "a scan must not rank the listing"
+        assert scanned == run(query, limit=4), query
+    monkeypatch.setattr(matcher, "SCAN_SHARE", 10**9)  # no atom is: the listing ranks itself
+    assert search([("/root", (part,))], "render") == run("render")
+    assert part.raw is None
+
+
+def test_a_listing_of_names_that_need_careful_lower_casing_is_a_snapshot() -> None:
+    entries = [("we\nird.txt", "we\nird.txt", False), ("İstanbul.txt", "İstanbul.txt", False)]
+    assert isinstance(listing(nodes_of(entries)), Snapshot)
+
+
+NAME = st.text(alphabet="abrRe_-. ", min_size=1, max_size=6)
+
+
+@st.composite
+def trees(draw: st.DrawFn) -> list[tuple[str, str, bool]]:
+    directories = draw(st.lists(st.lists(NAME, min_size=1, max_size=3).map("/".join), max_size=6))
+    entries: dict[str, bool] = {}
+    for directory in directories:
+        parts = directory.split("/")
+        for depth in range(1, len(parts) + 1):
+            entries["/".join(parts[:depth])] = True
+    parents = ["", *entries]
+    for _ in range(draw(st.integers(0, 30))):
+        parent = draw(st.sampled_from(parents))
+        path = posixpath.join(parent, draw(NAME))
+        entries.setdefault(path, False)
+    return [(path, posixpath.basename(path), is_dir) for path, is_dir in entries.items()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    trees(), st.lists(st.text(alphabet="abrRe_-./", min_size=1, max_size=4), min_size=1, max_size=3), st.integers(1, 6)
+)
+def test_scanning_a_listing_ranks_exactly_like_a_snapshot(
+    entries: list[tuple[str, str, bool]], query_atoms: list[str], limit: int
+) -> None:
+    """Ties, limits, tiers and subsequences: the scan must pick and order what the early-stopping rank does."""
+    query = " ".join(query_atoms)
+    part = listing(nodes_of(entries))
+    original = matcher.SCAN_SHARE
+    matcher.SCAN_SHARE = 1
+    try:
+        scanned = search([("/root", (part,))], query, limit)
+    finally:
+        matcher.SCAN_SHARE = original
+    assert scanned == run(query, entries, limit)

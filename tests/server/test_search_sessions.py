@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from server.search import oneshot, sessions
-from server.search.index import IndexCache, RootIndex
+from server.search.index import IndexCache, Listing, RootIndex
 from server.search.matcher import Match
 from server.search.sessions import SearchSession, SearchSessions
 
@@ -145,7 +145,8 @@ def test_root_index_rebuilds_only_when_entries_change(tmp_path: Path) -> None:
     make(tmp_path, "b.txt")
     assert index.refresh() is True
     assert index.view is not view
-    assert sorted(path for snap in index.current() for path in snap.paths) == ["a.txt", "b.txt"]
+    ranked = [part.ranked() if isinstance(part, Listing) else part for part in index.current()]
+    assert sorted(path for snap in ranked for path in snap.paths) == ["a.txt", "b.txt"]
 
 
 def test_an_extended_query_after_an_index_change_sees_the_change(tmp_path: Path) -> None:
@@ -195,3 +196,40 @@ def test_the_watcher_waits_for_a_pause_in_typing_but_not_forever(tmp_path: Path)
     seen_after = asyncio.run(scenario())
     assert seen_after >= sessions.WATCH_AT_THE_LATEST_SECONDS - 0.1, "the watcher started while the client typed"
     assert seen_after < sessions.WATCH_AT_THE_LATEST_SECONDS + 6, "the watcher never started"
+
+
+def test_the_first_complete_answer_comes_from_listings_and_ranking_follows(tmp_path: Path) -> None:
+    """The walk's listings answer first; ranking them waits until that answer is out, and a query asked
+    while they are ranked waits for the ranks instead of racing them for the GIL."""
+    make(tmp_path, "pkg0/render.rs", *(f"pkg{d}/file_{i}.txt" for d in range(5) for i in range(20)))
+    cache = IndexCache()
+    parts_at_first_answer: list[bool] = []
+
+    def unranked() -> bool:
+        view = cache.get(str(tmp_path)).view or ()
+        return any(isinstance(part, Listing) and part.raw is not None for part in view)
+
+    async def scenario() -> Event:
+        recorder = Recorder()
+
+        def notify(kind: str, query: str, files: list[Match] | None) -> None:
+            if kind == "completed" and not parts_at_first_answer:
+                parts_at_first_answer.append(unranked())
+            recorder(kind, query, files)
+
+        session = SearchSession("s", [str(tmp_path)], cache, notify)
+        session.update("render")
+        await recorder.wait("completed", "render")
+        session.update("r")  # asked at once: answered once the listings are ranked
+        answer = await recorder.wait("updated", "r")
+        for _ in range(500):  # the session ranks what a query did not (bounded: 5 s at most)
+            if not unranked():
+                break
+            await asyncio.sleep(0.01)
+        assert not unranked()
+        await session.stop()
+        return answer
+
+    answer = asyncio.run(scenario())
+    assert parts_at_first_answer == [True]
+    assert answer[2] is not None and answer[2][0] == "pkg0/render.rs"

@@ -13,6 +13,8 @@ writer has written the response, then queued behind it, in the order they were e
 is out, the scope lets notifications straight through (a turn's later events). Server->client requests are
 never held: a handler may wait for their answer before it can respond. One named exemption,
 STREAMED_BEFORE_RESPONSE, lists the notifications that upstream writes while their request is still pending.
+The writer batches messages into one write, except a response, which always goes in a write of its own,
+whatever else was queued around it.
 
 Memory toward a client that does not read. Everything queued is counted in bytes. Past
 OUTGOING_SOFT_LIMIT_BYTES we stop reading the client's input (its own requests cannot grow the queue) and
@@ -241,17 +243,25 @@ class ConnectionRunner:
     # -- writing
 
     def _next_batch(self) -> list[Outgoing]:
+        """The next messages to write at once; a response goes alone, in a write of its own, whatever was
+        queued around it (notifications of other requests included), as upstream writes it."""
         batch: list[Outgoing] = []
         size = 0
         while self._queue and len(batch) < BATCH_MAX_MESSAGES and (not batch or size < BATCH_MAX_BYTES):
-            item = self._queue.popleft()
+            item = self._queue[0]
             if item.dropped:
+                self._queue.popleft()
                 self._tombstones -= 1
                 continue
+            if item.answers is not None and batch:
+                break
+            self._queue.popleft()
             if item.key is not None and self._coalescible.get(item.key) is item:
                 del self._coalescible[item.key]
             batch.append(item)
             size += len(item.data)
+            if item.answers is not None:
+                break
         return batch
 
     async def _writer(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -195,3 +196,49 @@ def test_handler_exceptions_become_internal_errors_without_details(capsys: pytes
     logged = capsys.readouterr().err
     assert "t/broken failed: RuntimeError at " in logged
     assert "sk-secret" not in logged
+
+
+def test_a_response_is_written_alone_whatever_is_queued_around_it() -> None:
+    """Notifications that no pending request holds (a turn's later events, another request's answers) may
+    be queued next to a response; they still go in writes of their own, before and after it."""
+
+    async def scenario() -> list[list[Any]]:
+        batches: list[list[Any]] = []
+        writing = asyncio.Event()
+        busy = asyncio.Event()
+        queued = asyncio.Event()
+
+        async def send(batch: list[str]) -> None:
+            batches.append([json.loads(line).get("id", json.loads(line).get("method")) for line in batch])
+            if len(batches) == 1:  # initialize's response: the writer stays busy, what comes next queues up
+                busy.set()
+                await writing.wait()
+
+        async def chatty(session: Session, params: Any) -> dict[str, str]:
+            def after() -> None:
+                session.notify("x/after", {})
+                queued.set()
+
+            contextvars.Context().run(session.notify, "x/before", {})  # caused by no pending request
+            asyncio.get_running_loop().call_soon(after, context=contextvars.Context())
+            return {}
+
+        connection = Connection(ServerInfo(Path("/h")), lambda: Table({"t/chatty": chatty}))
+        runner = ConnectionRunner(ServerContext(Path("/h")), connection, send)
+        inbox: asyncio.Queue[str | None] = asyncio.Queue()
+
+        async def incoming() -> AsyncIterator[str]:
+            while (line := await inbox.get()) is not None:
+                yield line
+
+        task = asyncio.create_task(runner.run(incoming()))
+        inbox.put_nowait(INIT)
+        await asyncio.wait_for(busy.wait(), 5)
+        inbox.put_nowait(call(1, "t/chatty"))
+        await asyncio.wait_for(queued.wait(), 5)  # x/before, the response, x/after: all behind the writer
+        writing.set()
+        inbox.put_nowait(None)
+        await task
+        return batches
+
+    assert asyncio.run(scenario())[1:] == [["x/before"], [1], ["x/after"]]

@@ -212,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "=" not in override:
                 raise UsageError(f"error parsing -c overrides: Invalid override (missing '='): {override}")
         home = codex_home(os.environ)
+        if args.listen in ("stdio://", "stdio") or args.listen.startswith("ws://"):
+            from server.search import helper
+
+            helper.start()  # forked now, while this process has a single thread
         if args.listen in ("stdio://", "stdio"):
             return serve_stdio(args, home)
         if args.listen.startswith("ws://"):

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 
+from server.search import helper
 from server.search.walker import Columns, DirNode, Tree
 
 SEGMENT_ENTRIES = 8192
@@ -245,14 +246,15 @@ class RootIndex:
                 part.ranked()
 
     def _walk(self, progress: Progress | None) -> View:
-        nodes = self._tree.walk()
-        if progress is None:
-            return tuple(_segments(nodes, LARGEST_SNAPSHOT))
-        published: list[Part] = []
-        for segment in _segments(nodes, SEGMENT_ENTRIES):
-            published.append(segment)
-            progress(tuple(published))
-        return tuple(published)
+        with helper.offload(self.root) as offload:
+            nodes = self._tree.walk(offload)
+            if progress is None:
+                return tuple(_segments(nodes, LARGEST_SNAPSHOT))
+            published: list[Part] = []
+            for segment in _segments(nodes, SEGMENT_ENTRIES):
+                published.append(segment)
+                progress(tuple(published))
+            return tuple(published)
 
 
 def _segments(nodes: Iterable[DirNode], size: int) -> Iterator[Part]:

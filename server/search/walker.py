@@ -18,8 +18,10 @@ from __future__ import annotations
 import os
 import stat
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from server.search.ignore import RuleStack, ignore_files, load_rules, root_stack
 
@@ -27,6 +29,8 @@ RACY_WINDOW_NS = 50_000_000
 """Directories modified this close to our read of them are re-read next time (coarse clocks tick 1-10 ms)."""
 
 DirKey = tuple[int, int]
+Job = tuple[str, RuleStack, tuple[DirKey, ...]]
+"""A subtree still to walk: (root-relative path, rules from above, identities of its ancestors)."""
 
 
 @dataclass(slots=True)
@@ -69,12 +73,17 @@ class Tree:
         self.root = root
         self.nodes: dict[str, DirNode] = {}
 
-    def walk(self) -> Iterator[DirNode]:
-        """Walk from the root, yielding each directory once its children are known (for progress)."""
+    def walk(self, offload: Offload | None = None) -> Iterator[DirNode]:
+        """Walk from the root, yielding each directory once its children are known (for progress); with
+        `offload`, another process walks some subtrees meanwhile (server.search.helper)."""
         self.nodes.clear()
         if not os.path.isabs(self.root) or not os.path.isdir(self.root):
             return
-        yield from self._walk_from("", root_stack(self.root), ())
+        yield from self._walk_from(("", root_stack(self.root), ()), offload)
+
+    def walk_below(self, job: Job) -> Iterator[DirNode]:
+        """Walk one subtree another walk of this root handed out (server.search.helper's child)."""
+        yield from self._walk_from(job)
 
     def entries(self) -> Iterator[tuple[str, str, bool]]:
         """(root-relative path, file name, is directory) of everything kept."""
@@ -115,9 +124,26 @@ class Tree:
         for _ in self.walk():
             pass
 
-    def _walk_from(self, rel: str, stack: RuleStack, chain: tuple[DirKey, ...]) -> Iterator[DirNode]:
-        pending: list[tuple[str, RuleStack, tuple[DirKey, ...]]] = [(rel, stack, chain)]
-        while pending:
+    def _walk_from(self, start: Job, offload: Offload | None = None) -> Iterator[DirNode]:
+        """Depth first from `start`. Whenever `offload` is free it takes the subtree this walk would reach
+        last, and its nodes join the walk's once they have all arrived (or the subtree comes back to be
+        walked here, when the other process could not)."""
+        pending: deque[Job] = deque([start])
+        while pending or (offload is not None and offload.busy):
+            if offload is not None:
+                done = offload.finished(block=not pending)
+                if done is not None:
+                    job, nodes = done
+                    if nodes is None:
+                        pending.appendleft(job)
+                    else:
+                        for walked in nodes:
+                            self.nodes[walked.rel] = walked
+                            yield walked
+                if len(pending) > 1 and offload.take(pending[0]):
+                    pending.popleft()
+                if not pending:
+                    continue
             current, inherited, ancestors = pending.pop()
             node = self._scan(current, inherited, ancestors)
             if node is None:
@@ -206,7 +232,7 @@ class Tree:
         return changed
 
     def _rewalk(self, rel: str, stack: RuleStack, chain: tuple[DirKey, ...]) -> None:
-        for _ in self._walk_from(rel, stack, chain):
+        for _ in self._walk_from((rel, stack, chain)):
             pass
 
     def _drop(self, rel: str) -> None:
@@ -241,3 +267,21 @@ class Columns:
 
     def __len__(self) -> int:
         return len(self.paths)
+
+
+class Offload(Protocol):
+    """Another process's help with a walk, one subtree at a time (server.search.helper.Offload)."""
+
+    @property
+    def busy(self) -> bool:
+        """A subtree is out."""
+        ...
+
+    def take(self, job: Job) -> bool:
+        """Start walking `job` elsewhere; False when that cannot be done now."""
+        ...
+
+    def finished(self, block: bool) -> tuple[Job, list[DirNode] | None] | None:
+        """The subtree out and all of its nodes, or with None for them when it must be walked here; None
+        while it is under way (with `block`, waits until it is not)."""
+        ...

@@ -232,4 +232,5 @@ def test_the_first_complete_answer_comes_from_listings_and_ranking_follows(tmp_p
 
     answer = asyncio.run(scenario())
     assert parts_at_first_answer == [True]
-    assert answer[2] is not None and answer[2][0] == "pkg0/render.rs"
+    assert answer[2] is not None
+    assert answer[2][0] == "pkg0/render.rs"

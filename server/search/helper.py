@@ -1,0 +1,264 @@
+"""The server's second core for a walk: a child process that walks the subtrees the server hands it.
+
+A first walk is most of what a fresh search waits for, and it holds the GIL for most of its time (one
+DirEntry built per entry), so a second thread gained only 15-23%. `WalkHelper.fork()` forks a child at
+server start, before any thread or event loop exists (a fork made later could copy a lock some other
+thread holds, and the child would wait on it forever). The child walks subtrees with the same
+`server.search.walker.Tree` code and sends their directory nodes back, pickled, in batches.
+
+During a walk (`Tree.walk(offload)`), whenever the child is free the server hands it the subtree it would
+reach last, so the two processes walk from both ends of the pending list until they meet. A subtree's
+nodes count only once all of them have arrived, so a child that fails, dies or stalls costs that subtree
+a walk in the server, never an entry.
+
+Frames are an 8-byte length and a pickle, over two pipes private to the two processes (nothing else can
+write to them, so unpickling is safe): to the child `(root, job)`, from it `("nodes", [DirNode, ...])`
+batches, then `("done", None)` or `("failed", reason)`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from server.search.walker import DirNode, Job
+
+HEADER = 8
+"""Bytes of a frame's length, big-endian, before its pickle."""
+BATCH_ENTRIES = 4096
+"""Entries per batch the child sends: about 5 ms of walking, so the server unpickles as they come."""
+STALL_SECONDS = 10.0
+"""A child that sends nothing for this long is taken for stuck: killed, and its subtree walked here."""
+READ_CHUNK = 1 << 20
+
+_shared: WalkHelper | None = None
+
+
+def start() -> None:
+    """Fork the process's helper; the server calls this before it starts any thread."""
+    global _shared
+    if _shared is None:
+        _shared = WalkHelper.fork()
+
+
+@contextlib.contextmanager
+def offload(root: str) -> Iterator[Offload | None]:
+    """The helper for one walk of `root`, or None when there is none or another walk is using it."""
+    helper = _shared
+    if helper is None or not helper.alive or not helper.lock.acquire(blocking=False):
+        yield None
+        return
+    try:
+        with helper.walk(root) as walk:
+            yield walk
+    finally:
+        helper.lock.release()
+
+
+class WalkHelper:
+    """The server's end of the child: its pid and pipes, and a lock so one walk uses it at a time."""
+
+    def __init__(self, pid: int, jobs: int, results: int) -> None:
+        self.pid = pid
+        self._jobs = jobs
+        self._results = results
+        self.lock = threading.Lock()
+        self.alive = True
+
+    @classmethod
+    def fork(cls) -> WalkHelper | None:
+        """Fork the child (None where the platform has no fork, or where a thread already runs). The
+        server loads this module before anything else of the search, and the child the walker only once
+        it is asked for a walk: the server's start-up pays for the fork alone (about a millisecond)."""
+        if not hasattr(os, "fork") or threading.active_count() > 1:
+            return None
+        jobs_read, jobs_write = os.pipe()
+        results_read, results_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            try:
+                os.close(jobs_write)
+                os.close(results_read)
+                # The client's pipes stay the server's alone: a reader of our stdout or stderr must see
+                # end-of-file when the server exits, not when the child does.
+                devnull = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(devnull, fd)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's ^C is the server's to handle
+                _serve(jobs_read, results_write)
+            finally:
+                os._exit(0)
+        os.close(jobs_read)
+        os.close(results_write)
+        return cls(pid, jobs_write, results_read)
+
+    @contextlib.contextmanager
+    def walk(self, root: str) -> Iterator[Offload]:
+        walk = Offload(self, root)
+        try:
+            yield walk
+        finally:
+            walk.settle()
+
+    def read(self, block: bool) -> bytes | None:
+        """Bytes from the child: b"" when none are waiting (and `block` is false), None once it is gone."""
+        import select
+
+        ready, _, _ = select.select([self._results], [], [], STALL_SECONDS if block else 0)
+        if not ready:
+            if block:
+                self.fail(f"it sent nothing for {STALL_SECONDS:g} s")
+                return None
+            return b""
+        try:
+            data = os.read(self._results, READ_CHUNK)
+        except OSError:
+            data = b""
+        if not data:
+            self.fail("it exited")
+            return None
+        return data
+
+    def send(self, message: object) -> bool:
+        try:
+            os.write(self._jobs, _frame(message))
+        except OSError as exc:
+            self.fail(f"it cannot be written to ({exc.strerror})")
+            return False
+        return True
+
+    def fail(self, reason: str) -> None:
+        """Stop using the child for good: kill it and collect it; walks stay in this process from now on."""
+        if not self.alive:
+            return
+        self.alive = False
+        print(
+            f"app-server: walk helper {self.pid} dropped: {reason}; walking in one process", file=sys.stderr, flush=True
+        )
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.waitpid(self.pid, 0)
+        for fd in (self._jobs, self._results):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+class Offload:
+    """One walk's use of the helper: at most one subtree out at a time (`server.search.walker.Offload`)."""
+
+    def __init__(self, helper: WalkHelper, root: str) -> None:
+        self._helper = helper
+        self._root = root
+        self._job: Job | None = None
+        self._nodes: list[DirNode] = []
+        self._buffer = bytearray()
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def take(self, job: Job) -> bool:
+        """Hand `job` to the child if it is free and alive."""
+        if self._job is not None or not self._helper.alive:
+            return False
+        if not self._helper.send((self._root, job)):
+            return False
+        self._job = job
+        return True
+
+    def finished(self, block: bool) -> tuple[Job, list[DirNode] | None] | None:
+        """The job out, with all its nodes once the child is done with it (None: walk it here); None while
+        it is still under way. With `block`, waits for it."""
+        job = self._job
+        if job is None:
+            return None
+        while True:
+            message = self._next_frame()
+            if message is None:
+                data = self._helper.read(block)
+                if data is None:
+                    return self._end(job, None)
+                if not data:
+                    return None
+                self._buffer += data
+                continue
+            kind, payload = message
+            if kind == "nodes":
+                self._nodes.extend(payload)
+            elif kind == "done":
+                return self._end(job, self._nodes)
+            else:
+                print(f"app-server: walk helper: {payload}", file=sys.stderr, flush=True)
+                return self._end(job, None)
+
+    def settle(self) -> None:
+        """A walk that stops with a job out (an error, or its caller stopped early) waits for it, so the
+        next walk does not read this one's frames; a child that does not answer is dropped instead."""
+        while self._job is not None and self._helper.alive:
+            self.finished(block=True)
+
+    def _end(self, job: Job, nodes: list[DirNode] | None) -> tuple[Job, list[DirNode] | None]:
+        self._job, self._nodes = None, []
+        return job, nodes
+
+    def _next_frame(self) -> Any:
+        import pickle
+
+        if len(self._buffer) < HEADER:
+            return None
+        end = HEADER + int.from_bytes(self._buffer[:HEADER], "big")
+        if len(self._buffer) < end:
+            return None
+        message = pickle.loads(self._buffer[HEADER:end])  # noqa: S301 - our own child, through a private pipe
+        del self._buffer[:end]
+        return message
+
+
+def _frame(message: object) -> bytes:
+    """Pickled `message` after its length. pickle loads with the first walk, not with the server."""
+    import pickle
+
+    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    return len(data).to_bytes(HEADER, "big") + data
+
+
+def _serve(jobs: int, results: int) -> None:
+    """The child's loop: walk each subtree asked for, send its nodes in batches; return at end of input."""
+    import pickle
+
+    from server.search.walker import Tree
+
+    reader = os.fdopen(jobs, "rb")
+    writer = os.fdopen(results, "wb")
+
+    def send(message: object) -> None:
+        writer.write(_frame(message))
+        writer.flush()
+
+    while True:
+        header = reader.read(HEADER)
+        if len(header) < HEADER:
+            return
+        root, job = pickle.loads(reader.read(int.from_bytes(header, "big")))  # noqa: S301 - from our parent
+        try:
+            batch: list[DirNode] = []
+            entries = 0
+            for node in Tree(root).walk_below(job):
+                batch.append(node)
+                entries += len(node.files) + len(node.dirs) + 1
+                if entries >= BATCH_ENTRIES:
+                    send(("nodes", batch))
+                    batch, entries = [], 0
+            send(("nodes", batch))
+            send(("done", None))
+        except BrokenPipeError:
+            return  # the server is gone
+        except Exception as exc:  # the server walks the subtree itself; say why
+            send(("failed", f"walking {root}/{job[0]} failed: {type(exc).__name__}: {exc}"))

@@ -1,0 +1,60 @@
+"""Run as `python -m tests.server.walk_helper_run ROOT MODE`: forks the walk helper while single-threaded
+(as the server does at start), walks ROOT with it and without it, and prints what a test compares.
+
+MODE is `plain`, `killed` (the child is killed once it has a subtree), or `stalled` (the child is stopped
+once it has a subtree, and the stall bound is cut to half a second).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+
+from server.search import helper
+from server.search.walker import Job, Tree
+
+
+def main(root: str, mode: str) -> None:
+    helper.start()
+    shared = helper._shared
+    assert shared is not None, "the helper must fork in a single-threaded process"
+    taken: list[str] = []
+    take = helper.Offload.take
+
+    def counting_take(self: helper.Offload, job: Job) -> bool:
+        handed = take(self, job)
+        if handed:
+            taken.append(job[0])
+            if mode == "killed" and len(taken) == 1:
+                os.kill(shared.pid, signal.SIGKILL)
+            if mode == "stalled" and len(taken) == 1:
+                os.kill(shared.pid, signal.SIGSTOP)
+        return handed
+
+    helper.Offload.take = counting_take  # type: ignore[method-assign]
+    if mode == "stalled":
+        helper.STALL_SECONDS = 0.5
+    alone, helped = Tree(root), Tree(root)
+    alone.walk_all()
+    with helper.offload(root) as offload:
+        assert offload is not None
+        for _ in helped.walk(offload):
+            pass
+    print(
+        json.dumps(
+            {
+                "alone": sorted(alone.entries()),
+                "helped": sorted(helped.entries()),
+                "nodes_alone": sorted(alone.nodes),
+                "nodes_helped": sorted(helped.nodes),
+                "taken": taken,
+                "alive": shared.alive,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

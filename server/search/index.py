@@ -160,6 +160,14 @@ class Listing:
         """(paths, lower-cased paths, directory paths), or None once ranked."""
         return self._raw
 
+    @property
+    def nodes(self) -> list[DirNode]:
+        return self._nodes
+
+    @property
+    def is_ranked(self) -> bool:
+        return self._ranked is not None
+
     def ranked(self) -> Snapshot:
         with self._lock:
             if self._ranked is None:
@@ -239,11 +247,19 @@ class RootIndex:
             self._view = tuple(_segments(self._tree.nodes.values(), LARGEST_SNAPSHOT))
             return True
 
-    def rank(self) -> None:
-        """Rank every segment not ranked yet, so that later queries stop early instead of scanning."""
-        for part in self._view or ():
-            if isinstance(part, Listing):
-                part.ranked()
+    def rank(self) -> View | None:
+        """Rank the listings into snapshots of up to LARGEST_SNAPSHOT entries, so that later queries stop
+        early instead of scanning; the walk's smaller segments are merged on the way (at 200,000 files, 4
+        parts instead of 25: a query collects its best entries from each part). The new view."""
+        with self._lock:
+            view = self._view
+            if view is None or not any(isinstance(part, Listing) for part in view):
+                return view
+            kept = [part.ranked() for part in view if isinstance(part, Listing) and part.is_ranked]
+            kept += [part for part in view if isinstance(part, Snapshot)]
+            nodes = [node for part in view if isinstance(part, Listing) and not part.is_ranked for node in part.nodes]
+            self._view = (*kept, *_snapshots(_columns(nodes)))
+            return self._view
 
     def _walk(self, progress: Progress | None) -> View:
         with helper.offload(self.root) as offload:
@@ -255,6 +271,16 @@ class RootIndex:
                 published.append(segment)
                 progress(tuple(published))
             return tuple(published)
+
+
+def _snapshots(columns: Columns) -> Iterator[Snapshot]:
+    """Entries as snapshots of at most LARGEST_SNAPSHOT entries (none for no entries)."""
+    for start in range(0, len(columns), LARGEST_SNAPSHOT):
+        part = Columns()
+        part.paths = columns.paths[start : start + LARGEST_SNAPSHOT]
+        part.names = columns.names[start : start + LARGEST_SNAPSHOT]
+        part.is_dir = columns.is_dir[start : start + LARGEST_SNAPSHOT]
+        yield Snapshot.from_columns(part)
 
 
 def _segments(nodes: Iterable[DirNode], size: int) -> Iterator[Part]:

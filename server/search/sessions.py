@@ -154,10 +154,10 @@ class SearchSession:
             await asyncio.sleep(WATCH_AFTER_IDLE_SECONDS - idle)
         await self._watch()
 
-    def _rank(self) -> None:
-        """Worker thread: rank what the queries so far have not."""
-        for index in self._indexes:
-            index.rank()
+    async def _rank(self) -> None:
+        """Rank every root's listings in a worker thread, then search the ranked views."""
+        ranked = await asyncio.to_thread(lambda: [index.rank() for index in self._indexes])
+        self._adopt([(position, view) for position, view in enumerate(ranked) if view is not None], answer=False)
 
     def _publish(self, position: int, view: View) -> None:
         if not self._indexed:
@@ -189,14 +189,20 @@ class SearchSession:
             index.refresh()
             if index.view is not None and index.view is not self._views[position]:
                 changed.append((position, index.view))
-        if changed:
-            self._loop.call_soon_threadsafe(self._adopt, changed)
-            self._rank()  # the change is answered from the listings first; later keystrokes want ranks
+        if not changed:
+            return
+        self._loop.call_soon_threadsafe(self._adopt, changed)
+        # The change is answered from the listings first; the keystrokes after it want ranks.
+        ranked = [(position, view) for position, _ in changed if (view := self._indexes[position].rank())]
+        self._loop.call_soon_threadsafe(self._adopt, ranked, False)
 
-    def _adopt(self, changed: list[tuple[int, View]]) -> None:
+    def _adopt(self, changed: list[tuple[int, View]], answer: bool = True) -> None:
+        """Search these views from now on; `answer` the latest query again (not when they are the same
+        entries, ranked)."""
         for position, view in changed:
             self._views[position] = view
-        self._dirty.set()
+        if answer:
+            self._dirty.set()
 
     async def _answer_loop(self) -> None:
         """Answer the latest query whenever it, or the index, changes.
@@ -209,6 +215,8 @@ class SearchSession:
             await self._dirty.wait()
             await asyncio.sleep(0)  # one turn first: the writer sends the update's response before we search
             self._dirty.clear()
+            if self._ranking is not None and not self._ranking.done():
+                await asyncio.shield(self._ranking)  # its few hundred ms at most are cheaper than scans racing it
             query, due, complete = self._query, self._query_pending, self._indexed
             views = list(self._views)
             try:
@@ -230,14 +238,12 @@ class SearchSession:
                 self._query_pending = False
                 self._cause.run(self._notify, "completed", query, None)
             if complete and self._ranking is None:  # set before any later query is searched
-                self._ranking = asyncio.ensure_future(asyncio.to_thread(self._rank))
+                self._ranking = asyncio.ensure_future(self._rank())
                 self._settled.set()
 
     async def _search(self, views: list[View], query: str) -> list[Match]:
         """The query's matches, from the previous answer's matches when that is exact: on the loop when
         they are few (INLINE_ENTRIES), else in a worker thread."""
-        if self._ranking is not None and not self._ranking.done():
-            await asyncio.shield(self._ranking)  # its few hundred ms at most are cheaper than scans racing it
         narrowing = self._narrowing
         if narrowing is not None and narrowing.applies(atoms(query), views):
             candidates = narrowing.candidates(self._roots)

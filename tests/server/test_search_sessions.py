@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from server.search import oneshot, sessions
-from server.search.index import IndexCache, Listing, RootIndex
+from server.search.index import IndexCache, Listing, RootIndex, Snapshot
 from server.search.matcher import Match
 from server.search.sessions import SearchSession, SearchSessions
 
@@ -198,9 +198,12 @@ def test_the_watcher_waits_for_a_pause_in_typing_but_not_forever(tmp_path: Path)
     assert seen_after < sessions.WATCH_AT_THE_LATEST_SECONDS + 6, "the watcher never started"
 
 
-def test_the_first_complete_answer_comes_from_listings_and_ranking_follows(tmp_path: Path) -> None:
-    """The walk's listings answer first; ranking them waits until that answer is out, and a query asked
-    while they are ranked waits for the ranks instead of racing them for the GIL."""
+def test_the_first_complete_answer_comes_from_listings_and_ranking_follows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk's listings answer first; ranking them waits until that answer is out, merges the walk's
+    segments, and a query asked while they are ranked waits for the ranks instead of racing them."""
+    monkeypatch.setattr("server.search.index.SEGMENT_ENTRIES", 10)
     make(tmp_path, "pkg0/render.rs", *(f"pkg{d}/file_{i}.txt" for d in range(5) for i in range(20)))
     cache = IndexCache()
     parts_at_first_answer: list[bool] = []
@@ -227,6 +230,7 @@ def test_the_first_complete_answer_comes_from_listings_and_ranking_follows(tmp_p
                 break
             await asyncio.sleep(0.01)
         assert not unranked()
+        assert [type(part) for part in cache.get(str(tmp_path)).view or ()] == [Snapshot]
         await session.stop()
         return answer
 

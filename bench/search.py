@@ -276,7 +276,7 @@ def _sessions(root: Path) -> dict[str, Any]:
 
 
 FRESH_SIZES = (10_000, 50_000, 200_000)
-FRESH_REPEATS = 3
+FRESH_REPEATS = 5
 TYPED = ("r", "re", "ren", "rend", "rende", "render")
 """Keystrokes of a warm session, each answered (sessionUpdated) before the next is typed."""
 GOALS = {

@@ -73,9 +73,9 @@ class WalkHelper:
 
     @classmethod
     def fork(cls) -> WalkHelper | None:
-        """Fork the child (None where the platform has no fork, or where a thread already runs). The
-        server loads this module before anything else of the search, and the child the walker only once
-        it is asked for a walk: the server's start-up pays for the fork alone (about a millisecond)."""
+        """Fork the child (None where the platform has no fork, or where a thread already runs). Only
+        this module is loaded for it; the child imports the walker at its first job, so the server's
+        start-up pays for the fork alone (about a millisecond)."""
         if not hasattr(os, "fork") or threading.active_count() > 1:
             return None
         jobs_read, jobs_write = os.pipe()
@@ -110,8 +110,9 @@ class WalkHelper:
         """Bytes from the child: b"" when none are waiting (and `block` is false), None once it is gone."""
         import select
 
-        ready, _, _ = select.select([self._results], [], [], STALL_SECONDS if block else 0)
-        if not ready:
+        poller = select.poll()
+        poller.register(self._results, select.POLLIN)
+        if not poller.poll(STALL_SECONDS * 1000 if block else 0):
             if block:
                 self.fail(f"it sent nothing for {STALL_SECONDS:g} s")
                 return None

@@ -258,7 +258,7 @@ class RootIndex:
             kept = [part.ranked() for part in view if isinstance(part, Listing) and part.is_ranked]
             kept += [part for part in view if isinstance(part, Snapshot)]
             nodes = [node for part in view if isinstance(part, Listing) and not part.is_ranked for node in part.nodes]
-            self._view = (*kept, *_snapshots(_columns(nodes)))
+            self._view = (*kept, *_snapshots(nodes))
             return self._view
 
     def _walk(self, progress: Progress | None) -> View:
@@ -273,14 +273,17 @@ class RootIndex:
             return tuple(published)
 
 
-def _snapshots(columns: Columns) -> Iterator[Snapshot]:
-    """Entries as snapshots of at most LARGEST_SNAPSHOT entries (none for no entries)."""
-    for start in range(0, len(columns), LARGEST_SNAPSHOT):
-        part = Columns()
-        part.paths = columns.paths[start : start + LARGEST_SNAPSHOT]
-        part.names = columns.names[start : start + LARGEST_SNAPSHOT]
-        part.is_dir = columns.is_dir[start : start + LARGEST_SNAPSHOT]
-        yield Snapshot.from_columns(part)
+def _snapshots(nodes: Iterable[DirNode]) -> Iterator[Snapshot]:
+    """Directories' entries as snapshots of about LARGEST_SNAPSHOT entries, cut at directory ends and
+    built one at a time, so ranking never holds a second copy of every entry."""
+    columns = Columns()
+    for node in nodes:
+        columns.add(node)
+        if len(columns) >= LARGEST_SNAPSHOT:
+            yield Snapshot.from_columns(columns)
+            columns = Columns()
+    if len(columns):
+        yield Snapshot.from_columns(columns)
 
 
 def _segments(nodes: Iterable[DirNode], size: int) -> Iterator[Part]:

@@ -98,7 +98,7 @@ def _word_start(separators: str, atom: str) -> re.Pattern[str]:
     return re.compile(f"[{re.escape(separators)}]{re.escape(atom)}")
 
 
-def _line(starts: list[int], offset: int) -> int:
+def _line(starts: Sequence[int], offset: int) -> int:
     return bisect_right(starts, offset) - 1
 
 
@@ -350,8 +350,9 @@ def _best(part: Part, query: list[str], limit: int) -> list[Found]:
         ranked = _rank_one(part, query[0], limit)
     else:
         ranked = _rank_many(part.low_paths, part.paths, query, limit)
+    paths, low_paths, low_names, names, is_dir = part.paths, part.low_paths, part.low_names, part.names, part.is_dir
     return [
-        (-score, part.paths[entry], part.low_paths[entry], part.low_names[entry], part.names[entry], part.is_dir[entry])
+        (-score, paths[entry], low_paths[entry], low_names[entry], names[entry], bool(is_dir[entry]))
         for entry, score in ranked.items()
     ]
 

@@ -435,18 +435,18 @@ def search(
     if not parsed or limit <= 0:
         return []
     hits: list[tuple[int, str, int, str, Found]] = []
+    searched: Memo = {}
     for order, (root, view) in enumerate(views):
         for part in view:
             if superseded is not None and superseded():
                 raise Superseded(query)
             known = memo.get(id(part)) if memo is not None else None
-            if known is not None and known[0] is part:
-                best = known[1]
-            else:
-                best = _best(part, parsed, limit)
-                if memo is not None:
-                    memo[id(part)] = (part, best)
+            best = known[1] if known is not None and known[0] is part else _best(part, parsed, limit)
+            searched[id(part)] = (part, best)
             hits.extend((found[0], found[1], order, root, found) for found in best)
+    if memo is not None:  # only what this search read: parts a refresh replaced must not stay alive here
+        memo.clear()
+        memo.update(searched)
     hits.sort(key=lambda hit: hit[:3])
     matches = []
     for negative, path, _, root, (_, _, low_path, low_name, name, is_dir) in hits[:limit]:

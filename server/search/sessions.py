@@ -193,7 +193,7 @@ class SearchSession:
             return
         self._loop.call_soon_threadsafe(self._adopt, changed)
         # The change is answered from the listings first; the keystrokes after it want ranks.
-        ranked = [(position, view) for position, _ in changed if (view := self._indexes[position].rank())]
+        ranked = [(position, view) for position, _ in changed if (view := self._indexes[position].rank()) is not None]
         self._loop.call_soon_threadsafe(self._adopt, ranked, False)
 
     def _adopt(self, changed: list[tuple[int, View]], answer: bool = True) -> None:

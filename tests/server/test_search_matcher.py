@@ -216,3 +216,14 @@ def test_scanning_a_listing_ranks_exactly_like_a_snapshot(
     finally:
         matcher.SCAN_SHARE = original
     assert scanned == run(query, entries, limit)
+
+
+def test_a_memo_answers_a_part_again_and_keeps_only_the_parts_last_searched() -> None:
+    first, second = Snapshot.build(TREE), Snapshot.build(TREE[:3])
+    memo: matcher.Memo = {}
+    answer = search([("/root", (first,))], "render", memo=memo)
+    assert set(memo) == {id(first)}
+    memo[id(first)] = (first, [])  # what the memo says is what a search of that part answers
+    assert search([("/root", (first,))], "render", memo=memo) == []
+    assert search([("/root", (second,))], "render", memo=memo) != answer
+    assert set(memo) == {id(second)}, "a part no longer searched must not be kept alive"

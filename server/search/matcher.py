@@ -33,6 +33,7 @@ tiers 6-2 alone, so a fresh server's first search does not pay its ~9 ms import.
 from __future__ import annotations
 
 import heapq
+import operator
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
@@ -447,9 +448,16 @@ def search(
     if memo is not None:  # only what this search read: parts a refresh replaced must not stay alive here
         memo.clear()
         memo.update(searched)
-    hits.sort(key=lambda hit: hit[:3])
+    hits.sort(key=_RANK)
     matches = []
     for negative, path, _, root, (_, _, low_path, low_name, name, is_dir) in hits[:limit]:
-        indices = sorted({i for atom in parsed for i in atom_indices(atom, low_path, low_name)})
+        if len(parsed) == 1:  # one atom's positions are already ascending and distinct
+            indices = atom_indices(parsed[0], low_path, low_name)
+        else:
+            indices = sorted({i for atom in parsed for i in atom_indices(atom, low_path, low_name)})
         matches.append(Match(root, path, name, is_dir, -negative, indices))
     return matches
+
+
+_RANK = operator.itemgetter(0, 1, 2)
+"""A hit's order: score descending (it is negated), then path, then the root's position."""

@@ -21,10 +21,10 @@ as soon as it has the requested number of results; only tier 1 needs every candi
 by rapidfuzz (an LCS equal to the atom's length means the atom is a subsequence) in C as well.
 
 A `Listing` (a walk's entries not ranked yet, server.search.index) has no rank order to stop early in.
-When the atom occurs in few of its entries, `_scan` finds every occurrence with `str.find` and scores it
-by where it falls (in the name, at its start, after a separator, or in a directory), then keeps the best;
-subsequences (tier 1) and several atoms go through the same rapidfuzz filter as a snapshot's. Otherwise
-the listing is ranked once. Both give the same answer: `tests/server/test_search_matcher.py` checks it.
+When few of its entries hold the atom, `_scan` goes through tiers 6-2 with one `re` pass each over the
+listing's joined paths, scores every line a pass finds, and keeps the best; subsequences (tier 1) and
+several atoms go through the same rapidfuzz filter as a snapshot's. When too many hold it, the listing is
+ranked once. Both give the same answer: `tests/server/test_search_matcher.py` checks it.
 
 rapidfuzz is imported by the functions that use it, not here: most single-word queries are answered from
 tiers 6-2 alone, so a fresh server's first search does not pay its ~9 ms import.
@@ -310,7 +310,12 @@ def _to_line_end(atom: str) -> re.Pattern[str]:
 def _lines_of(raw: Raw) -> tuple[list[str], list[str]]:
     """A listing's lower-cased and original paths as lists, for what needs them one by one (rapidfuzz)."""
     paths, low, _ = raw
-    return low[1:].split("\n/"), paths[1:].split("\n/")
+    return _split(low), _split(paths)
+
+
+def _split(blob: str) -> list[str]:
+    """A listing's joined paths as a list, without the "/" before each (server.search.index.Listing)."""
+    return blob[1:].split("\n/")
 
 
 def _found_line(low_path: str, path: str, dirs: frozenset[str], score: int) -> Found:
@@ -323,11 +328,11 @@ def _scan_spread(raw: Raw, atom: str, limit: int) -> list[Found]:
     from rapidfuzz.distance import LCSseq
 
     paths, low, dirs = raw
-    low_paths = low[1:].split("\n/")
+    low_paths = _split(low)
     candidates = [entry for entry in _subsequence_ids(atom, low_paths) if atom not in low_paths[entry]]
     if not candidates:
         return []
-    originals = paths[1:].split("\n/")
+    originals = _split(paths)
     scored = []
     for entry in candidates:
         low_path = low_paths[entry]

@@ -3,8 +3,8 @@
 Matches upstream's walk (protocol notes, section 4, and probes of 0.163): hidden entries are kept, `.git`
 included; symlinks are followed, to directories too, except a link back to one of its own ancestors (it
 is left out entirely, as upstream does); broken symlinks are left out; FIFOs and other non-directories
-count as files; unreadable directories are listed but not entered; ignore rules come from
-`server.search.ignore`.
+count as files; unreadable directories are listed but not entered; names that are not UTF-8 are left
+out, with everything below them; ignore rules come from `server.search.ignore`.
 
 The walk keeps one `DirNode` per directory with the directory's identity and mtime, so `Tree.refresh()`
 can tell what changed by stat-ing directories instead of re-reading them: creating, deleting or renaming
@@ -185,9 +185,9 @@ class Tree:
             node.ignore_stamp = _ignore_stamp(path, names)
             node.rules = inherited.push(load_rules(path, names, base=rel))
         dirs = [child.name for child in children if child.is_dir()]
+        left_out = _undecodable(entry_names)
         if any(map(os.DirEntry.is_symlink, children)):
             below = (*chain, key)
-            left_out = set()
             for link in [child for child in children if child.is_symlink()]:
                 try:
                     target = link.stat()
@@ -195,9 +195,9 @@ class Tree:
                     target = None  # broken: upstream leaves it out
                 if target is None or (link.is_dir() and (target.st_dev, target.st_ino) in below):
                     left_out.add(link.name)  # a link back to an ancestor: upstream leaves it out too
-            if left_out:
-                entry_names = [name for name in entry_names if name not in left_out]
-                dirs = [name for name in dirs if name not in left_out]
+        if left_out:
+            entry_names = [name for name in entry_names if name not in left_out]
+            dirs = [name for name in dirs if name not in left_out]
         if dirs:
             directories = set(dirs)
             node.files = [name for name in entry_names if name not in directories]
@@ -240,6 +240,23 @@ class Tree:
         prefix = rel + "/"
         for key in [key for key in self.nodes if key == rel or (not rel or key.startswith(prefix))]:
             del self.nodes[key]
+
+
+def _undecodable(names: list[str]) -> set[str]:
+    """The names that are not UTF-8: `os.scandir` carries their bad bytes as surrogate escapes (PEP 383).
+    Upstream leaves out every entry whose path is not UTF-8, and so everything below such a directory
+    (probed on 0.163). One join tells when a directory has none, which is nearly always."""
+    if "".join(names).isascii():
+        return set()
+    return {name for name in names if not _utf8(name)}
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def node_entries(node: DirNode) -> Iterator[tuple[str, str, bool]]:

@@ -152,3 +152,13 @@ def test_refresh_rewalks_a_directory_replaced_under_the_same_name(tmp_path: Path
     found = {path for path, _, _ in tree.entries()}
     assert {"pkg/sub/two.txt", "gone_sub/one.txt"} <= found
     assert "pkg/sub/one.txt" not in found
+
+
+def test_names_that_are_not_utf8_are_left_out_with_what_is_below_them(tmp_path: Path) -> None:
+    make(tmp_path, "good/kept.txt")
+    root = os.fsencode(tmp_path)
+    os.mkdir(os.path.join(root, b"bad\xffdir"))
+    for name in (b"bad\xffdir/inside.txt", b"good/bad\xfe.txt"):
+        with open(os.path.join(root, name), "wb"):
+            pass
+    assert walked(tmp_path) == {"good", "good/kept.txt"}

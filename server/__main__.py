@@ -131,11 +131,41 @@ def serve_stdio(args: argparse.Namespace, home: Path) -> int:
     backlog = stdio.serve_until_initialized(connection, reader)
     if not connection.initialized:
         return 0  # input ended before initialize: nothing else could have happened
+    ahead = stdio.ReadAhead(reader, backlog, walk_ahead)
 
     import asyncio
 
-    asyncio.run(stdio.serve(server_context(args, home), connection, reader, backlog))
+    asyncio.run(stdio.serve(server_context(args, home), connection, reader, backlog, ahead))
     return 0
+
+
+WALKING_METHODS = frozenset({"fuzzyFileSearch", "fuzzyFileSearch/sessionStart"})
+"""Requests that walk their roots the first time, before anything else they do."""
+
+
+def walk_ahead(line: bytes) -> bool:
+    """Seen while the server loads: a first search request starts the walk of its first root in the walk
+    helper right away (server.search.helper), and the request's own walk adopts it. True once handed.
+    A one-shot search with a blank query walks nothing, so it starts nothing either."""
+    import json
+
+    try:
+        message = json.loads(line)
+    except (ValueError, RecursionError):
+        return False  # phase two answers it as it answers any line it cannot read
+    if not isinstance(message, dict) or message.get("method") not in WALKING_METHODS:
+        return False
+    params = message.get("params")
+    if not isinstance(params, dict):
+        return False
+    roots, query = params.get("roots"), params.get("query")
+    if not isinstance(roots, list) or not roots or not isinstance(roots[0], str):
+        return False
+    if message["method"] == "fuzzyFileSearch" and not (isinstance(query, str) and query.split()):
+        return False
+    from server.search import helper
+
+    return helper.walk_ahead(roots[0])
 
 
 def serve_websocket(args: argparse.Namespace, home: Path) -> int:

@@ -11,9 +11,16 @@ reach last, so the two processes walk from both ends of the pending list until t
 nodes count only once all of them have arrived, so a child that fails, dies or stalls costs that subtree
 a walk in the server, never an entry.
 
+A fresh server reads its first search request while it is still loading asyncio and the handlers (60-70
+ms on 2 cores, more than a walk of 10,000 files): `walk_ahead(root)` starts the child on that whole root
+at once. The walk the request then makes adopts it instead of starting its own: the child stops, hands
+over what it walked and the subtrees it had not reached, and from there the two share them out as in any
+walk. The child buffers what the pipe does not take, so it walks on while the server is not reading yet.
+
 Frames are an 8-byte length and a pickle, over two pipes private to the two processes (nothing else can
-write to them, so unpickling is safe): to the child `(root, job)`, from it `("nodes", [DirNode, ...])`
-batches, then `("done", None)` or `("failed", reason)`.
+write to them, so unpickling is safe): to the child `(root, job)`, `(root, None)` for a walk ahead, and
+None to stop that; from it `("nodes", [DirNode, ...])` batches, then `("done", None)`, `("rest", [Job,
+...])` for a walk ahead, or `("failed", reason)`.
 """
 
 from __future__ import annotations
@@ -47,17 +54,41 @@ def start() -> None:
         _shared = WalkHelper.fork()
 
 
+def walk_ahead(root: str) -> bool:
+    """Start the helper on all of `root` now, for the walk a request being read will make; False when
+    there is no helper or it is busy. That walk adopts it (`offload`); a walk of another root first
+    stops it and drops what it found."""
+    helper = _shared
+    if helper is None or not helper.alive or not helper.lock.acquire(blocking=False):
+        return False
+    ahead = Offload(helper, root)
+    if not ahead.take_all():
+        helper.lock.release()
+        return False
+    helper.ahead = ahead
+    return True
+
+
 @contextlib.contextmanager
 def offload(root: str) -> Iterator[Offload | None]:
     """The helper for one walk of `root`, or None when there is none or another walk is using it."""
     helper = _shared
-    if helper is None or not helper.alive or not helper.lock.acquire(blocking=False):
+    if helper is None or not helper.alive:
         yield None
         return
+    walk = helper.take_ahead()
+    if walk is None:
+        if not helper.lock.acquire(blocking=False):
+            yield None
+            return
+        walk = Offload(helper, root)
+    elif walk.root != root:
+        walk.settle()  # it walked a root nobody asked for after all
+        walk = Offload(helper, root)
     try:
-        with helper.walk(root) as walk:
-            yield walk
+        yield walk
     finally:
+        walk.settle()
         helper.lock.release()
 
 
@@ -69,6 +100,9 @@ class WalkHelper:
         self._jobs = jobs
         self._results = results
         self.lock = threading.Lock()
+        """Held by the walk using the child, or by the walk ahead (`ahead`) until a walk adopts it."""
+        self.ahead: Offload | None = None
+        self._taking = threading.Lock()
         self.alive = True
 
     @classmethod
@@ -98,13 +132,11 @@ class WalkHelper:
         os.close(results_write)
         return cls(pid, jobs_write, results_read)
 
-    @contextlib.contextmanager
-    def walk(self, root: str) -> Iterator[Offload]:
-        walk = Offload(self, root)
-        try:
-            yield walk
-        finally:
-            walk.settle()
+    def take_ahead(self) -> Offload | None:
+        """The walk ahead, with the lock it holds, for one caller only."""
+        with self._taking:
+            ahead, self.ahead = self.ahead, None
+        return ahead
 
     def read(self, block: bool) -> bytes | None:
         """Bytes from the child: b"" when none are waiting (and `block` is false), None once it is gone."""
@@ -156,23 +188,49 @@ class Offload:
 
     def __init__(self, helper: WalkHelper, root: str) -> None:
         self._helper = helper
-        self._root = root
+        self.root = root
         self._job: Job | None = None
+        self._whole = False
+        """The child walks the whole root, for a walk that has not adopted it yet (`adopt`)."""
         self._nodes: list[DirNode] = []
+        self._rest: list[Job] = []
         self._buffer = bytearray()
 
     @property
     def busy(self) -> bool:
-        return self._job is not None
+        return self._job is not None or self._whole
 
     def take(self, job: Job) -> bool:
         """Hand `job` to the child if it is free and alive."""
-        if self._job is not None or not self._helper.alive:
+        if self.busy or not self._helper.alive:
             return False
-        if not self._helper.send((self._root, job)):
+        if not self._helper.send((self.root, job)):
             return False
         self._job = job
         return True
+
+    def take_all(self) -> bool:
+        """Start the child on the whole root, before any walk of it has started."""
+        if self.busy or not self._helper.alive or not self._helper.send((self.root, None)):
+            return False
+        self._whole = True
+        return True
+
+    def adopt(self, start: Job) -> tuple[list[DirNode], list[Job]] | None:
+        """None unless the child walks the whole root. Then it is told to stop, and what it walked comes
+        back with the subtrees it had not reached, which the two processes share from here as any walk's;
+        if the child cannot say, the walk from `start` is walked here from scratch."""
+        if not self._whole:
+            return None
+        self._whole, self._job = False, start
+        if not self._helper.send(None):
+            self._job = None
+            return [], [start]
+        done = self._collect(start, block=True)
+        assert done is not None  # a blocking collect always ends the job
+        nodes, rest = done[1], self._rest
+        self._rest = []
+        return (nodes, rest) if nodes is not None else ([], [start])
 
     def finished(self, block: bool) -> tuple[Job, list[DirNode] | None] | None:
         """The job out, with all its nodes once the child is done with it (None: walk it here); None while
@@ -180,6 +238,21 @@ class Offload:
         job = self._job
         if job is None:
             return None
+        return self._collect(job, block)
+
+    def settle(self) -> None:
+        """A walk that stops with a job out (an error, or its caller stopped early) waits for it, so the
+        next walk does not read this one's frames; a child that does not answer is dropped instead. A walk
+        ahead that no walk adopted is stopped, and what it found is dropped."""
+        while self._job is not None and self._helper.alive:
+            self.finished(block=True)
+        if self._whole:
+            self._whole = False
+            if self._helper.send(None):
+                self._collect(None, block=True)
+            self._rest = []
+
+    def _collect(self, job: Job | None, block: bool) -> tuple[Job, list[DirNode] | None] | None:
         while True:
             message = self._next_frame()
             if message is None:
@@ -195,19 +268,16 @@ class Offload:
                 self._nodes.extend(payload)
             elif kind == "done":
                 return self._end(job, self._nodes)
+            elif kind == "rest":
+                self._rest = payload
+                return self._end(job, self._nodes)
             else:
                 print(f"app-server: walk helper: {payload}", file=sys.stderr, flush=True)
                 return self._end(job, None)
 
-    def settle(self) -> None:
-        """A walk that stops with a job out (an error, or its caller stopped early) waits for it, so the
-        next walk does not read this one's frames; a child that does not answer is dropped instead."""
-        while self._job is not None and self._helper.alive:
-            self.finished(block=True)
-
-    def _end(self, job: Job, nodes: list[DirNode] | None) -> tuple[Job, list[DirNode] | None]:
+    def _end(self, job: Job | None, nodes: list[DirNode] | None) -> tuple[Job, list[DirNode] | None] | None:
         self._job, self._nodes = None, []
-        return job, nodes
+        return None if job is None else (job, nodes)
 
     def _next_frame(self) -> Any:
         import pickle
@@ -231,35 +301,89 @@ def _frame(message: object) -> bytes:
 
 
 def _serve(jobs: int, results: int) -> None:
-    """The child's loop: walk each subtree asked for, send its nodes in batches; return at end of input."""
+    """The child's loop: walk each subtree asked for, send its nodes in batches; return at end of input.
+
+    A walk of the whole root (a job of None) goes on until its walk adopts it, which a frame of None says:
+    the child then sends what it walked and what it had not reached (`("rest", [Job, ...])`)."""
     import pickle
+    import select
 
-    from server.search.walker import Tree
+    from server.search.walker import Job, Tree
 
-    reader = os.fdopen(jobs, "rb")
-    writer = os.fdopen(results, "wb")
+    sender = _Sender(results)
+    told = select.poll()
+    told.register(jobs, select.POLLIN)
 
-    def send(message: object) -> None:
-        writer.write(_frame(message))
-        writer.flush()
+    def adopted() -> bool:
+        return bool(told.poll(0))  # the frame itself is read, and skipped, by the loop below
 
     while True:
-        header = reader.read(HEADER)
-        if len(header) < HEADER:
+        header = _read_exactly(jobs, HEADER)
+        if header is None:
             return
-        root, job = pickle.loads(reader.read(int.from_bytes(header, "big")))  # noqa: S301 - from our parent
+        frame = _read_exactly(jobs, int.from_bytes(header, "big"))
+        if frame is None:
+            return
+        message = pickle.loads(frame)  # noqa: S301 - from our parent, through a private pipe
+        if message is None:
+            continue  # told to stop a walk ahead that had ended already
+        root, job = message
+        rest: list[Job] = []
         try:
             batch: list[DirNode] = []
             entries = 0
-            for node in Tree(root).walk_below(job):
+            for node in Tree(root).walk_until(adopted, rest) if job is None else Tree(root).walk_below(job):
                 batch.append(node)
                 entries += len(node.files) + len(node.dirs) + 1
                 if entries >= BATCH_ENTRIES:
-                    send(("nodes", batch))
+                    sender.send(("nodes", batch))
                     batch, entries = [], 0
-            send(("nodes", batch))
-            send(("done", None))
+            sender.send(("nodes", batch))
+            sender.send(("rest", rest) if job is None else ("done", None), last=True)
         except BrokenPipeError:
             return  # the server is gone
         except Exception as exc:  # the server walks the subtree itself; say why
-            send(("failed", f"walking {root}/{job[0]} failed: {type(exc).__name__}: {exc}"))
+            where = root if job is None else f"{root}/{job[0]}"
+            sender.send(("failed", f"walking {where} failed: {type(exc).__name__}: {exc}"), last=True)
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    """`size` bytes from the pipe, or None at its end. Unbuffered: a buffered reader could take a frame
+    telling a walk ahead to stop off the pipe before the walk polls for it."""
+    data = bytearray()
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return bytes(data)
+
+
+class _Sender:
+    """The child's frames to the server. What the pipe does not take waits here, so a walk ahead goes on
+    while the server is still loading and not reading; each job's last frame waits until all is out."""
+
+    def __init__(self, fd: int) -> None:
+        os.set_blocking(fd, False)
+        self._fd = fd
+        self._pending = bytearray()
+
+    def send(self, message: object, *, last: bool = False) -> None:
+        import select
+
+        self._pending += _frame(message)
+        self._write()
+        while last and self._pending:
+            poller = select.poll()
+            poller.register(self._fd, select.POLLOUT)
+            poller.poll()
+            self._write()
+
+    def _write(self) -> None:
+        """As much as the pipe takes now; BrokenPipeError once the server is gone."""
+        while self._pending:
+            try:
+                written = os.write(self._fd, self._pending)
+            except BlockingIOError:
+                return
+            del self._pending[:written]

@@ -19,7 +19,7 @@ import os
 import stat
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -77,13 +77,43 @@ class Tree:
         """Walk from the root, yielding each directory once its children are known (for progress); with
         `offload`, another process walks some subtrees meanwhile (server.search.helper)."""
         self.nodes.clear()
-        if not os.path.isabs(self.root) or not os.path.isdir(self.root):
+        start = self._start()
+        if start is None:
             return
-        yield from self._walk_from(("", root_stack(self.root), ()), offload)
+        pending = deque([start])
+        adopted = offload.adopt(start) if offload is not None else None
+        if adopted is not None:  # another process had started this walk: take what it did and what is left
+            walked, rest = adopted
+            for node in walked:
+                self.nodes[node.rel] = node
+                yield node
+            pending = deque(rest)
+        yield from self._walk_from(pending, offload)
 
     def walk_below(self, job: Job) -> Iterator[DirNode]:
         """Walk one subtree another walk of this root handed out (server.search.helper's child)."""
-        yield from self._walk_from(job)
+        yield from self._walk_from(deque([job]))
+
+    def walk_until(self, stop: Callable[[], bool], rest: list[Job]) -> Iterator[DirNode]:
+        """Walk from the root until `stop()` says another process takes over (server.search.helper's walk
+        ahead); the subtrees not walked by then are left in `rest`, the one this walk would reach last
+        first, as a walk's pending subtrees are ordered."""
+        self.nodes.clear()
+        start = self._start()
+        pending = deque([start] if start is not None else [])
+        while pending:
+            if stop():
+                rest.extend(pending)
+                return
+            node = self._step(pending)
+            if node is not None:
+                yield node
+
+    def _start(self) -> Job | None:
+        """The walk's first job, or None for a root that is relative or not a directory (nothing to walk)."""
+        if not os.path.isabs(self.root) or not os.path.isdir(self.root):
+            return None
+        return ("", root_stack(self.root), ())
 
     def entries(self) -> Iterator[tuple[str, str, bool]]:
         """(root-relative path, file name, is directory) of everything kept."""
@@ -124,11 +154,10 @@ class Tree:
         for _ in self.walk():
             pass
 
-    def _walk_from(self, start: Job, offload: Offload | None = None) -> Iterator[DirNode]:
-        """Depth first from `start`. Whenever `offload` is free it takes the subtree this walk would reach
-        last, and its nodes join the walk's once they have all arrived (or the subtree comes back to be
-        walked here, when the other process could not)."""
-        pending: deque[Job] = deque([start])
+    def _walk_from(self, pending: deque[Job], offload: Offload | None = None) -> Iterator[DirNode]:
+        """Depth first from the `pending` subtrees. Whenever `offload` is free it takes the subtree this walk
+        would reach last, and its nodes join the walk's once they have all arrived (or the subtree comes
+        back to be walked here, when the other process could not)."""
         while pending or (offload is not None and offload.busy):
             if offload is not None:
                 done = offload.finished(block=not pending)
@@ -144,14 +173,20 @@ class Tree:
                     pending.popleft()
                 if not pending:
                     continue
-            current, inherited, ancestors = pending.pop()
-            node = self._scan(current, inherited, ancestors)
-            if node is None:
-                continue
-            self.nodes[current] = node
-            yield node
-            below = (*ancestors, node.key)
-            pending.extend((join(current, name), node.rules, below) for name in reversed(node.dirs))
+            node = self._step(pending)
+            if node is not None:
+                yield node
+
+    def _step(self, pending: deque[Job]) -> DirNode | None:
+        """Walk the last pending directory: keep its node, and queue its subdirectories after it."""
+        current, inherited, ancestors = pending.pop()
+        node = self._scan(current, inherited, ancestors)
+        if node is None:
+            return None
+        self.nodes[current] = node
+        below = (*ancestors, node.key)
+        pending.extend((join(current, name), node.rules, below) for name in reversed(node.dirs))
+        return node
 
     def _scan(self, rel: str, inherited: RuleStack, chain: tuple[DirKey, ...]) -> DirNode | None:
         path = os.path.join(self.root, rel) if rel else self.root
@@ -232,7 +267,7 @@ class Tree:
         return changed
 
     def _rewalk(self, rel: str, stack: RuleStack, chain: tuple[DirKey, ...]) -> None:
-        for _ in self._walk_from((rel, stack, chain)):
+        for _ in self._walk_from(deque([(rel, stack, chain)])):
             pass
 
     def _drop(self, rel: str) -> None:
@@ -296,6 +331,11 @@ class Offload(Protocol):
 
     def take(self, job: Job) -> bool:
         """Start walking `job` elsewhere; False when that cannot be done now."""
+        ...
+
+    def adopt(self, start: Job) -> tuple[list[DirNode], list[Job]] | None:
+        """When the walk from `start` is already under way elsewhere (None when not): stop it there, and
+        return the directories it walked and the subtrees it had not reached, to share out as usual."""
         ...
 
     def finished(self, block: bool) -> tuple[Job, list[DirNode] | None] | None:

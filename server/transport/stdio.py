@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Iterator
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING
 
 from server.rpc import Connection, Ignored, Reply
@@ -87,6 +88,54 @@ def serve_until_initialized(connection: Connection, reader: LineReader) -> list[
             if connection.initialized:
                 return lines[index + 1 :]
     return []
+
+
+READ_AHEAD_BYTES = 1 << 20
+"""Input read ahead while the server loads, at most: enough for the first requests, whatever the client."""
+
+
+class ReadAhead:
+    """Between the phases: reads the client's next lines in a thread while asyncio and the handlers load
+    (60-70 ms on 2 cores), and shows each to `glance`, which may start work that needs no event loop (a
+    first search's walk, in server.search.helper's other process). The lines join the backlog; what the
+    thread did not read stays in stdin for phase two. The thread ends once `glance` returns True (it has
+    seen what it looks for), at end of input, past READ_AHEAD_BYTES, or at `stop()`, which wakes it through
+    a pipe of its own.
+    """
+
+    def __init__(
+        self, reader: LineReader, backlog: list[bytes], glance: Callable[[bytes], bool], source: int = STDIN
+    ) -> None:
+        self._source = source
+        self._reader = reader
+        self._backlog = backlog
+        self._glance = glance
+        self._wake_read, self._wake = os.pipe()
+        self._thread = threading.Thread(target=self._run, name="stdin-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import select
+
+        poller = select.poll()
+        poller.register(self._source, select.POLLIN)
+        poller.register(self._wake_read, select.POLLIN)
+        read = 0
+        while not self._reader.eof and read < READ_AHEAD_BYTES:
+            if any(fd == self._wake_read for fd, _ in poller.poll()):
+                return
+            chunk = os.read(self._source, READ_SIZE)
+            read += len(chunk)
+            lines = list(self._reader.feed(chunk))  # the whole chunk: what follows a line is input too
+            self._backlog.extend(lines)
+            if any([self._glance(line) for line in lines]):
+                return
+
+    def stop(self) -> None:
+        os.write(self._wake, b"\0")
+        self._thread.join()
+        os.close(self._wake)
+        os.close(self._wake_read)
 
 
 def _pollable(fd: int) -> bool:
@@ -191,10 +240,14 @@ class _PipeIO:
         self._fallback.close()
 
 
-async def serve(context: ServerContext, connection: Connection, reader: LineReader, backlog: list[bytes]) -> None:
-    """Phase two: the asyncio runner over the same connection and the bytes already read."""
+async def serve(
+    context: ServerContext, connection: Connection, reader: LineReader, backlog: list[bytes], ahead: ReadAhead
+) -> None:
+    """Phase two: the asyncio runner over the same connection and the bytes already read (`ahead` stops
+    reading them here, the runner loaded)."""
     from server.runner import ConnectionRunner
 
+    ahead.stop()
     io = await _PipeIO.open()
 
     async def incoming() -> AsyncIterator[bytes]:

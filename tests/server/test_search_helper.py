@@ -63,6 +63,30 @@ def test_a_walk_with_the_helper_keeps_what_a_walk_alone_keeps(tmp_path: Path, mo
     assert result["alive"] is (mode == "plain")
 
 
+@pytest.mark.parametrize("mode", ["ahead", "ahead-finished", "ahead-killed", "ahead-elsewhere"])
+def test_a_walk_adopts_the_walk_ahead_of_its_root_and_only_of_its_root(tmp_path: Path, mode: str) -> None:
+    """A walk ahead of the root (a first search read while the server loads) becomes the walk's own:
+    stopped where it is and shared out from there, or taken whole once it has ended, with nothing lost if
+    the child dies meanwhile. A walk ahead of another root is stopped and dropped, and the child then
+    helps this walk as usual."""
+    root = tree(tmp_path)
+    result = run(root, mode)
+    assert result["helped"] == result["alone"]
+    assert result["nodes_helped"] == result["nodes_alone"]
+    assert result["alive"] is (mode != "ahead-killed")
+    if mode == "ahead-elsewhere":
+        assert result["adopted"] == []
+        assert result["taken"], "after the dropped walk the child was handed no subtree"
+        return
+    [(adopted_root, walked, left)] = result["adopted"]
+    assert adopted_root == str(root)
+    if mode == "ahead-finished":
+        assert (walked, left) == (len(result["nodes_alone"]), 0)
+        assert result["taken"] == [], "the whole walk was done: nothing was left to hand over"
+    if mode == "ahead-killed":
+        assert (walked, left) == (0, 1), "the walk from the root comes back to be walked here"
+
+
 def test_the_server_s_helper_neither_holds_its_pipes_nor_outlives_it(tmp_path: Path) -> None:
     """A client must see end-of-file on the server's stdout and stderr when the server exits, and the
     child must go with it."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from server.search.walker import Tree
+import pytest
+
+from server.search.walker import Job, Tree
 
 
 def walked(root: Path) -> set[str]:
@@ -162,3 +164,33 @@ def test_names_that_are_not_utf8_are_left_out_with_what_is_below_them(tmp_path: 
         with open(os.path.join(root, name), "wb"):
             pass
     assert walked(tmp_path) == {"good", "good/kept.txt"}
+
+
+@pytest.mark.parametrize("stop_after", [0, 1, 3, 7, 1000])
+def test_a_walk_stopped_midway_leaves_exactly_what_it_did_not_walk(tmp_path: Path, stop_after: int) -> None:
+    """The helper's walk ahead stops when its walk adopts it: the directories it walked, plus walks of the
+    subtrees it left, are the whole walk, each directory once, ignore rules included."""
+    make(
+        tmp_path,
+        ".git/",
+        "top.txt",
+        "a.log",
+        *(f"d{i}/s{j}/f{k}.txt" for i in range(3) for j in range(2) for k in range(2)),
+    )
+    (tmp_path / ".gitignore").write_text("*.log\n")
+    (tmp_path / "d1" / ".gitignore").write_text("s0/\n")
+    whole = Tree(str(tmp_path))
+    whole.walk_all()
+    steps = iter(range(stop_after + 1))
+    rest: list[Job] = []
+    ahead = Tree(str(tmp_path))
+    first = list(ahead.walk_until(lambda: next(steps) == stop_after, rest))
+    assert len(first) == min(stop_after, len(whole.nodes))
+    assert (rest == []) is (stop_after >= len(whole.nodes))
+    after = [node for job in rest for node in Tree(str(tmp_path)).walk_below(job)]
+    rels = [node.rel for node in first + after]
+    assert len(rels) == len(set(rels))
+    assert sorted(rels) == sorted(whole.nodes)
+    assert {node.rel: (node.files, node.dirs) for node in first + after} == {
+        rel: (node.files, node.dirs) for rel, node in whole.nodes.items()
+    }

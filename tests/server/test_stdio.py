@@ -121,3 +121,80 @@ def test_responses_still_buffered_at_exit_reach_a_slow_reader(tmp_path: Path) ->
     assert process.wait(60) == 0
     assert len(lines) == 2001
     assert {json.loads(line)["id"] for line in lines} == {"init", *range(2000)}
+
+
+def test_reading_ahead_keeps_every_line_in_order_and_leaves_the_rest_unread() -> None:
+    """Lines read while the server loads join the backlog in order, an unfinished line waits in the
+    reader, and once `glance` has what it looks for the thread reads no further: phase two gets the rest."""
+    from server.transport.stdio import LineReader, ReadAhead
+
+    read_end, write_end = os.pipe()
+    try:
+        reader, backlog, glanced = LineReader(), [b"before"], []
+
+        def glance(line: bytes) -> bool:
+            glanced.append(line)
+            return line == b"search"
+
+        ahead = ReadAhead(reader, backlog, glance, source=read_end)
+        os.write(write_end, b"one\ntwo\nsearch\npart")
+        for _ in range(500):  # 5 s at most
+            if not ahead._thread.is_alive():
+                break
+            time.sleep(0.01)
+        os.write(write_end, b"ial\nlater\n")
+        ahead.stop()
+        assert backlog == [b"before", b"one", b"two", b"search"]
+        assert glanced == [b"one", b"two", b"search"]
+        assert reader.pending == [b"part"], "the bytes after the line glance wanted were lost"
+        assert os.read(read_end, 100) == b"ial\nlater\n"
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_stopping_the_read_ahead_wakes_a_thread_waiting_for_input() -> None:
+    from server.transport.stdio import LineReader, ReadAhead
+
+    read_end, write_end = os.pipe()
+    try:
+        backlog: list[bytes] = []
+        ahead = ReadAhead(LineReader(), backlog, lambda line: False, source=read_end)
+        ahead.stop()
+        assert not ahead._thread.is_alive()
+        os.write(write_end, b"after\n")
+        assert backlog == []
+        assert os.read(read_end, 100) == b"after\n"
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+@pytest.mark.parametrize(
+    ("message", "walked"),
+    [
+        (
+            {"id": 1, "method": "fuzzyFileSearch/sessionStart", "params": {"sessionId": "s", "roots": ["/a", "/b"]}},
+            "/a",
+        ),
+        ({"id": 1, "method": "fuzzyFileSearch", "params": {"query": "re nd", "roots": ["/a"]}}, "/a"),
+        ({"id": 1, "method": "fuzzyFileSearch", "params": {"query": "  ", "roots": ["/a"]}}, None),
+        ({"id": 1, "method": "fuzzyFileSearch/sessionStart", "params": {"sessionId": "s", "roots": []}}, None),
+        ({"id": 1, "method": "fuzzyFileSearch/sessionStart", "params": {"sessionId": "s", "roots": [3]}}, None),
+        ({"id": 1, "method": "fs/readDirectory", "params": {"path": "/a", "roots": ["/a"]}}, None),
+        ({"method": "initialized"}, None),
+        ([1, 2], None),
+        ("not json", None),
+    ],
+)
+def test_only_a_request_that_walks_its_roots_starts_a_walk_ahead(
+    monkeypatch: pytest.MonkeyPatch, message: Any, walked: str | None
+) -> None:
+    from server import __main__ as entry
+    from server.search import helper
+
+    started: list[str] = []
+    monkeypatch.setattr(helper, "walk_ahead", lambda root: started.append(root) or True)
+    line = message.encode() if isinstance(message, str) else json.dumps(message).encode()
+    assert entry.walk_ahead(line) is (walked is not None)
+    assert started == ([walked] if walked else [])

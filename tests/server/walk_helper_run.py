@@ -2,7 +2,10 @@
 (as the server does at start), walks ROOT with it and without it, and prints what a test compares.
 
 MODE is `plain`, `killed` (the child is killed once it has a subtree), or `stalled` (the child is stopped
-once it has a subtree, and the stall bound is cut to half a second).
+once it has a subtree, and the stall bound is cut to half a second); or, with the child walking ahead
+(`helper.walk_ahead`) before the walk starts: `ahead` (of ROOT, adopted at once), `ahead-finished` (of
+ROOT, adopted two seconds later, when the child has long walked all of it), `ahead-killed` (of ROOT, and
+the child is killed at once), `ahead-elsewhere` (of a directory under ROOT, which no walk asks for).
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ import json
 import os
 import signal
 import sys
+import time
 
 from server.search import helper
-from server.search.walker import Job, Tree
+from server.search.walker import DirNode, Job, Tree
 
 
 def main(root: str, mode: str) -> None:
@@ -33,11 +37,27 @@ def main(root: str, mode: str) -> None:
                 os.kill(shared.pid, signal.SIGSTOP)
         return handed
 
+    adopted: list[tuple[str, int, int]] = []
+    adopt = helper.Offload.adopt
+
+    def recording_adopt(self: helper.Offload, start: Job) -> tuple[list[DirNode], list[Job]] | None:
+        handed = adopt(self, start)
+        if handed is not None:
+            adopted.append((self.root, len(handed[0]), len(handed[1])))
+        return handed
+
     helper.Offload.take = counting_take  # type: ignore[method-assign]
+    helper.Offload.adopt = recording_adopt  # type: ignore[method-assign]
     if mode == "stalled":
         helper.STALL_SECONDS = 0.5
     alone, helped = Tree(root), Tree(root)
     alone.walk_all()
+    if mode.startswith("ahead"):
+        assert helper.walk_ahead(os.path.join(root, "pkg1") if mode == "ahead-elsewhere" else root)
+        if mode == "ahead-killed":
+            os.kill(shared.pid, signal.SIGKILL)
+        if mode == "ahead-finished":
+            time.sleep(2)
     with helper.offload(root) as offload:
         assert offload is not None
         for _ in helped.walk(offload):
@@ -50,6 +70,7 @@ def main(root: str, mode: str) -> None:
                 "nodes_alone": sorted(alone.nodes),
                 "nodes_helped": sorted(helped.nodes),
                 "taken": taken,
+                "adopted": adopted,
                 "alive": shared.alive,
             }
         )

@@ -308,7 +308,7 @@ def _serve(jobs: int, results: int) -> None:
     import pickle
     import select
 
-    from server.search.walker import Job, Tree
+    from server.search.walker import Tree
 
     sender = _Sender(results)
     told = select.poll()

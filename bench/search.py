@@ -108,7 +108,9 @@ class SearchServer(StdioServer):
 
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
+        self.kind = kind
         self._notes: list[dict[str, Any]] = []
+        self._waiting_for = "the initialize response"
         self.send(
             json.dumps(
                 {
@@ -125,7 +127,7 @@ class SearchServer(StdioServer):
 
     def read_response(self, request_id: int | str) -> dict[str, Any]:
         """Like StdioServer's, but keeps the notifications read on the way: one may precede the response."""
-        with self._deadline():
+        with self._deadline(f"the response to request {request_id}"):
             while True:
                 message = self._read()
                 if message.get("id") == request_id and "method" not in message:
@@ -134,7 +136,7 @@ class SearchServer(StdioServer):
                     self._notes.append(message)
 
     def wait_note(self, method: str, **fields: Any) -> dict[str, Any]:
-        with self._deadline():
+        with self._deadline(f"a {method} notification with {fields}"):
             while True:
                 for position, message in enumerate(self._notes):
                     if _matches(message, method, fields):
@@ -144,8 +146,10 @@ class SearchServer(StdioServer):
                 self._notes.append(self._read())
 
     @contextlib.contextmanager
-    def _deadline(self) -> Iterator[None]:
-        """Bound every wait: a server that never answers is killed, which ends the read with an error."""
+    def _deadline(self, waiting_for: str) -> Iterator[None]:
+        """Bound every wait: a server that never answers is killed, which ends the read with an error
+        naming the server and what it never sent."""
+        self._waiting_for = waiting_for
         watchdog = threading.Timer(WAIT_SECONDS, self.process.kill)
         watchdog.start()
         try:
@@ -160,7 +164,12 @@ class SearchServer(StdioServer):
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:
-            raise RuntimeError("server exited")
+            code = self.process.wait()
+            raise RuntimeError(
+                f"the {self.kind} server exited ({code}) while we waited for {self._waiting_for}"
+                f" (killed after {WAIT_SECONDS:.0f} s if the code is -9); notifications kept: "
+                f"{[note.get('method') for note in self._notes][-10:]}"
+            )
         message: dict[str, Any] = json.loads(line)
         return message
 

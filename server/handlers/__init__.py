@@ -77,20 +77,20 @@ class LazyTable:
         from server.handlers.registry import TABLE
 
         spec = TABLE.get(name)
+        if spec is not None:  # every request after a method's first: no prefix scan on the hot path
+            return spec
         closeness: dict[str, int] = {}
         for module, prefixes in self._modules:
             covering = [len(prefix) for prefix in prefixes if covers(prefix, name)]
             if covering:
                 closeness[module] = max(covering)
         for length in sorted(set(closeness.values()), reverse=True):
-            if spec is not None:
-                break
             self._load([module for module, closest in closeness.items() if closest == length])
             spec = TABLE.get(name)
-        if spec is None:
-            self._load([module for module, prefixes in self._modules if not prefixes])
-            spec = TABLE.get(name)
-        return spec
+            if spec is not None:
+                return spec
+        self._load([module for module, prefixes in self._modules if not prefixes])
+        return TABLE.get(name)
 
     def names(self) -> Iterator[str]:
         self._load([module for module, _ in self._modules])

@@ -1,6 +1,6 @@
 """Filesystem change notification on top of watchfiles (Rust notify: inotify on Linux). No polling here.
 
-Three pieces, from low to high level:
+Two pieces, from low to high level (fuzzy search sessions watch through server.fs.dir_watch instead):
 
 - `Notifier`: one watchfiles `RustNotify` (one inotify instance plus notify's reader thread) drained by one
   daemon thread that hands each batch of changed paths to the event loop.
@@ -9,14 +9,6 @@ Three pieces, from low to high level:
   are merged binary-counter style (each at least twice the size of the next): adding n directories one
   at a time costs O(n log n) inotify registrations and never more than ~log2(n) notifiers (threads).
   Used by the connection-scoped fs/watch registry (server.fs.registry).
-- `TreeWatcher`: the reusable API for other domains (e.g. keeping a fuzzy-search index current):
-
-      async with TreeWatcher("/abs/root") as changes:
-          async for paths in changes:      # set[str] of absolute paths that changed, recursively
-              ...
-
-  Batches arrive within ~10-20 ms of a change; leaving the `async with` stops the thread and releases the
-  inotify handle.
 """
 
 from __future__ import annotations
@@ -25,8 +17,7 @@ import asyncio
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
-from types import TracebackType
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from watchfiles._rust_notify import RustNotify
@@ -71,14 +62,12 @@ class Notifier:
         on_changes: OnChanges,
         loop: asyncio.AbstractEventLoop,
         *,
-        recursive: bool = False,
         on_gap: OnGap | None = None,
     ) -> None:
         self.paths = frozenset(paths)
         self._on_changes = on_changes
         self._on_gap = on_gap if on_gap is not None else lambda paths: on_changes(set(paths))
         self._loop = loop
-        self._recursive = recursive
         self._restarts = 0
         self._rust = self._open(self.paths)
         self._stop = threading.Event()
@@ -86,7 +75,7 @@ class Notifier:
         self._thread.start()
 
     def _open(self, paths: Iterable[str]) -> RustNotify:
-        return RustNotify(sorted(paths), False, False, 0, self._recursive, True)
+        return RustNotify(sorted(paths), False, False, 0, False, True)
 
     def _drain(self) -> None:
         try:
@@ -251,38 +240,3 @@ class DirectorySet:
 
     def _start(self, directories: list[str]) -> Notifier:
         return Notifier(directories, self._on_changes, self._loop, on_gap=self._on_gap)
-
-
-class TreeWatcher:
-    """Batches of changed paths under one directory tree (recursive); see the module docstring."""
-
-    def __init__(self, root: str) -> None:
-        self.root = root
-        self._queue: asyncio.Queue[set[str]] = asyncio.Queue()
-        self._notifier: Notifier | None = None
-
-    async def __aenter__(self) -> TreeWatcher:
-        loop = asyncio.get_running_loop()
-        self._notifier = await asyncio.to_thread(Notifier, [self.root], self._queue.put_nowait, loop, recursive=True)
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        notifier, self._notifier = self._notifier, None
-        if notifier is not None:
-            notifier.close()
-            await asyncio.to_thread(notifier.join)
-
-    def __aiter__(self) -> AsyncIterator[set[str]]:
-        return self._batches()
-
-    async def _batches(self) -> AsyncIterator[set[str]]:
-        while self._notifier is not None:
-            batch = await self._queue.get()
-            while not self._queue.empty():
-                batch |= self._queue.get_nowait()
-            yield batch

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 GITIGNORE = ".gitignore"
 DOT_IGNORE = ".ignore"
+IGNORE_FILES = frozenset({GITIGNORE, DOT_IGNORE})
+"""Every name an ignore file may have: a change inside one can change what the walk lists."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -253,6 +253,14 @@ class RootIndex:
             self._view = tuple(_segments(self._tree.nodes.values(), LARGEST_SNAPSHOT))
             return True
 
+    def directories(self) -> list[str]:
+        """The directories the index lists, as paths under the root: what a watcher watches to keep it
+        current (symlinked ones through their link)."""
+        with self._lock:
+            rels = list(self._tree.nodes)
+        prefix = self.root if self.root.endswith("/") else self.root + "/"
+        return [prefix + rel if rel else self.root for rel in rels]
+
     def rank(self) -> View | None:
         """Rank the listings into snapshots of up to LARGEST_SNAPSHOT entries, so that later queries stop
         early instead of scanning; the walk's smaller segments are merged on the way (at 200,000 files, 4

@@ -14,14 +14,12 @@ whole index gives.
 
 The first complete answer comes from the walk's listings, not yet ranked (server.search.index); they are
 ranked right after it, and a query asked meanwhile waits for that: competing for the GIL, scans and
-ranking both took several times longer. Once the queries pause (WATCH_AFTER_IDLE_SECONDS), a recursive
-watcher per root
-(server.fs.watch.TreeWatcher, inotify through watchfiles) keeps the index current while the session
-lives: on each batch of changes the index re-checks directory mtimes (server.search.walker), which is
-exact whatever the batch holds, and the latest query is answered again if the snapshots changed. inotify
-does not see through symlinks, so changes under a symlinked directory that lives outside the roots are
-picked up by the next one-shot search or session rather than pushed. Sessions die with their connection
-(`Session.scoped`).
+ranking both took several times longer. Once the queries pause (WATCH_AFTER_IDLE_SECONDS), a watcher
+per root keeps the index current while the session lives (server.fs.dir_watch: one inotify watch per
+directory the index walked, symlinked ones included, registered without holding the GIL): on each batch
+of changes the index re-checks directory mtimes (server.search.walker), which is exact whatever the batch
+holds, and the latest query is answered again if the snapshots changed. Sessions die with their
+connection (`Session.scoped`).
 """
 
 from __future__ import annotations
@@ -32,9 +30,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from server.search.index import IndexCache, Snapshot, View
+from server.search.ignore import IGNORE_FILES
+from server.search.index import IndexCache, RootIndex, Snapshot, View
 from server.search.matcher import LIMIT, Match, Memo, Superseded, atoms, narrows, search
+
+if TYPE_CHECKING:
+    from server.fs.dir_watch import DirectoryWatcher
 
 INLINE_ENTRIES = 16_384
 """Searches over at most this many entries run on the event loop, not in a worker thread. At 10,000
@@ -48,6 +51,8 @@ WATCH_AFTER_IDLE_SECONDS = 0.3
 results would otherwise wait behind the watcher's start-up (10-15 ms at 10k files)."""
 WATCH_AT_THE_LATEST_SECONDS = 2.0
 """After the first complete answer, the watcher starts by then even if the queries never pause."""
+CATCH_UP_ROUNDS = 4
+"""Re-checks in a row while each finds new directories to watch (a tree being unpacked under the root)."""
 
 Notify = Callable[[str, str, list[Match] | None], None]
 """(kind, query, files): kind is "updated" (with files) or "completed" (files None)."""
@@ -140,10 +145,10 @@ class SearchSession:
                 self._views[position] = view
         self._indexed = True
         self._dirty.set()
-        # Starting a recursive watcher blocks every Python thread while it registers each directory (the
-        # Rust constructor holds the GIL), and importing watchfiles takes ~10 ms on the loop, so the
-        # complete answer goes out first and the watcher waits for a pause in the typing; one re-check after
-        # the watcher is up covers changes made in between.
+        # Starting the watcher costs the loop a share of the GIL (its imports, then a re-check of every
+        # directory's mtime: 20-30 ms at 200,000 files), so the complete answer goes out first and the
+        # watcher waits for a pause in the typing; the re-check after the watcher is up covers changes made
+        # in between.
         await self._settled.wait()
         assert self._ranking is not None
         await self._ranking
@@ -165,27 +170,44 @@ class SearchSession:
             self._dirty.set()
 
     async def _watch(self) -> None:
-        roots = sorted({root for root in self._roots if os.path.isabs(root) and os.path.isdir(root)})
-        await asyncio.gather(*(self._watch_root(root) for root in roots))
+        positions: dict[str, list[int]] = {}
+        for position, root in enumerate(self._roots):
+            if os.path.isabs(root) and os.path.isdir(root):
+                positions.setdefault(root, []).append(position)
+        await asyncio.gather(*(self._watch_root(root, positions[root]) for root in sorted(positions)))
 
-    async def _watch_root(self, root: str) -> None:
-        from server.fs.watch import TreeWatcher  # watchfiles loads only once a session is indexed
+    async def _watch_root(self, root: str, positions: list[int]) -> None:
+        """Watch the directories the index walked, then catch up with what changed before the watches
+        were in place; catch up again after each batch of changes."""
+        from server.fs.dir_watch import DirectoryWatcher
 
+        index = self._indexes[positions[0]]
         try:
-            async with TreeWatcher(root) as changes:
-                await asyncio.to_thread(self._refresh)
-                async for _ in changes:
-                    await asyncio.to_thread(self._refresh)
+            async with DirectoryWatcher(content_names=IGNORE_FILES) as watcher:
+                await watcher.watch(await asyncio.to_thread(index.directories))
+                await self._catch_up(watcher, index, positions)
+                async for _ in watcher:
+                    await self._catch_up(watcher, index, positions)
         except Exception as exc:  # the session keeps answering from what it has; say why it stopped watching
             self._log(f"stopped watching {root}: {type(exc).__name__}: {exc}")
+
+    async def _catch_up(self, watcher: DirectoryWatcher, index: RootIndex, positions: list[int]) -> None:
+        """Re-check the root, then watch the directories the re-check found; re-check again while it finds
+        some, for what changed in them before their watch (bounded: changes that go on arrive as batches)."""
+        for _ in range(CATCH_UP_ROUNDS):
+            await asyncio.to_thread(self._refresh, positions)
+            if not await watcher.watch(await asyncio.to_thread(index.directories)):
+                return
 
     def _log(self, message: str) -> None:
         print(f"app-server: fuzzy search session {self.session_id}: {message}", file=sys.stderr, flush=True)
 
-    def _refresh(self) -> None:
-        """Worker thread: re-check every root, hand changed segments to the loop, then rank them."""
+    def _refresh(self, positions: list[int]) -> None:
+        """Worker thread: re-check the roots at these positions (one root, maybe given more than once),
+        hand changed segments to the loop, then rank them."""
         changed = []
-        for position, index in enumerate(self._indexes):
+        for position in positions:
+            index = self._indexes[position]
             index.refresh()
             if index.view is not None and index.view is not self._views[position]:
                 changed.append((position, index.view))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from server.fs.registry import WatchRegistry, resolve
-from server.fs.watch import DirectorySet, TreeWatcher
+from server.fs.watch import DirectorySet
 from server.protocol.fs import FsChangedNotification
 
 WAIT_SECONDS = 10.0
@@ -159,25 +159,6 @@ def test_resolve_watches_a_missing_target_through_its_nearest_ancestor(tmp_path:
     assert str(tmp_path / "a") in subscription.triggers
 
 
-def test_tree_watcher_reports_changes_below_the_root_and_releases_on_exit(tmp_path: Path) -> None:
-    (tmp_path / "sub" / "deeper").mkdir(parents=True)
-    threads_before, _ = baseline()
-
-    async def scenario() -> set[str]:
-        seen: set[str] = set()
-        async with TreeWatcher(str(tmp_path)) as changes:
-            (tmp_path / "sub" / "deeper" / "f.txt").write_bytes(b"")
-            async with asyncio.timeout(WAIT_SECONDS):
-                async for batch in changes:
-                    seen |= batch
-                    if str(tmp_path / "sub" / "deeper" / "f.txt") in seen:
-                        break
-        return seen
-
-    assert str(tmp_path / "sub" / "deeper" / "f.txt") in asyncio.run(scenario())
-    assert settles_to(watcher_threads, threads_before)
-
-
 def _create_non_utf8_file(directory: Path) -> None:
     """A name watchfiles cannot decode: its RustNotify fails for good, the way any watcher error does."""
     os.close(os.open(os.path.join(os.fsencode(directory), b"bad\xff"), os.O_CREAT | os.O_WRONLY))
@@ -209,21 +190,3 @@ def test_a_watcher_error_recreates_the_watcher_and_reports_the_gap(tmp_path: Pat
 
     asyncio.run(scenario())
     assert all("\udcff" not in path for n in sent for path in n.changed_paths)
-
-
-def test_a_tree_watcher_goes_on_after_a_watcher_error(tmp_path: Path) -> None:
-    async def scenario() -> list[set[str]]:
-        batches: list[set[str]] = []
-        async with TreeWatcher(str(tmp_path)) as changes:
-            _create_non_utf8_file(tmp_path)
-            async with asyncio.timeout(WAIT_SECONDS):
-                async for batch in changes:
-                    batches.append(batch)
-                    if len(batches) == 1:
-                        (tmp_path / "after").write_bytes(b"")
-                    if str(tmp_path / "after") in batch:
-                        break
-        return batches
-
-    batches = asyncio.run(scenario())
-    assert batches[0] == {str(tmp_path)}, "the gap is reported as a change of the root"

@@ -238,3 +238,26 @@ def test_the_first_complete_answer_comes_from_listings_and_ranking_follows(
     assert parts_at_first_answer == [True]
     assert answer[2] is not None
     assert answer[2][0] == "pkg0/render.rs"
+
+
+def test_the_watcher_follows_new_directories_and_symlinked_ones(tmp_path: Path) -> None:
+    """A directory that appears while the session lives is watched in its turn, and a symlinked directory
+    whose target lives outside the root is watched through its link."""
+    root = make(tmp_path / "root", "src/render.rs")
+    outside = make(tmp_path / "outside", "near_render.rs")
+    (root / "link").symlink_to(outside, target_is_directory=True)
+
+    async def scenario() -> None:
+        recorder = Recorder()
+        session = SearchSession("s", [str(root)], IndexCache(), recorder)
+        session.update("render")
+        await recorder.wait("completed", "render")
+        make(root, "fresh/one_render.rs")  # seen once the watcher is up (its first re-check, at the latest)
+        await recorder.wait("updated", "render", has="fresh/one_render.rs")
+        make(root, "fresh/two_render.rs")  # only `fresh`'s own watch reports this one
+        await recorder.wait("updated", "render", has="fresh/two_render.rs")
+        make(outside, "far_render.rs")
+        await recorder.wait("updated", "render", has="link/far_render.rs")
+        await session.stop()
+
+    asyncio.run(scenario())

@@ -19,9 +19,9 @@ One non-recursive inotify watch per directory (inotify(7), through `inotify_simp
   outside the root are seen too, which a recursive watcher of the root did not do.
 
 `async for paths in watcher` yields the changed paths (absolute; a directory's own path when the
-directory itself went away, and "" when the kernel's event queue overflowed, which means anything may
-have changed). A batch is handed over once BATCH_SECONDS pass after its first event, so a checkout that
-touches thousands of entries is a few batches, not thousands.
+directory itself went away; {""} alone when the kernel's event queue overflowed or the batch outgrew
+PENDING_PATHS_MAX, which means anything may have changed). A batch is handed over once BATCH_SECONDS pass
+after its first event, so a checkout that touches thousands of entries is a few batches, not thousands.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 BATCH_SECONDS = 0.01
 """How long a batch keeps gathering events after its first one (what watchfiles' step did)."""
+PENDING_PATHS_MAX = 4096
+"""Changed paths a batch holds; past this it is the overflow batch {""} ("anything may have changed"), so
+a tree churning while its owner is busy costs bounded memory."""
 
 IN_CLOSE_WRITE = 0x0008
 IN_CREATE, IN_DELETE, IN_MOVED_FROM, IN_MOVED_TO = 0x0100, 0x0200, 0x0040, 0x0080
@@ -139,15 +142,15 @@ class DirectoryWatcher:
             self.close()
             return
         for event in events:
-            if event.mask & IN_Q_OVERFLOW:
-                self._pending.add("")
-                continue
             directory = self._paths.get(event.wd, "")
             if event.mask & IN_IGNORED:  # the watch is gone with its directory: a new one may be added later
                 self._paths.pop(event.wd, None)
                 self._watched.discard(directory)
-                continue
-            if event.mask & ENTRY_EVENTS or event.name in self._content_names:
+            elif "" in self._pending:
+                continue  # the batch already says that anything may have changed
+            elif event.mask & IN_Q_OVERFLOW or len(self._pending) >= PENDING_PATHS_MAX or not directory:
+                self._pending = {""}  # (no directory: a watch `watch` has made but not recorded yet)
+            elif event.mask & ENTRY_EVENTS or event.name in self._content_names:
                 self._pending.add(f"{directory}/{event.name}" if event.name else directory)
         if self._pending:
             self._ready.set()

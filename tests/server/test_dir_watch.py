@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from server.fs import dir_watch
 from server.fs.dir_watch import DirectoryWatcher
 
 WAIT_SECONDS = 10.0
@@ -190,4 +191,20 @@ def test_missing_directories_and_files_are_skipped(tmp_path: Path) -> None:
         assert await watcher.watch([str(tmp_path / "gone"), str(tmp_path / "file"), str(tmp_path)]) == 1
 
     (tmp_path / "file").write_text("")
+    run(scenario)
+
+
+def test_a_batch_that_outgrows_its_bound_says_anything_may_have_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dir_watch, "PENDING_PATHS_MAX", 3)
+
+    async def scenario(watcher: DirectoryWatcher) -> None:
+        await watcher.watch([str(tmp_path)])
+        for index in range(8):
+            (tmp_path / f"f{index}").write_bytes(b"")
+        assert await next_batch(watcher) == {""}
+        (tmp_path / "after").write_bytes(b"")
+        assert await reported(watcher, tmp_path / "after") == {str(tmp_path / "after")}, "the next batch is exact"
+
     run(scenario)

@@ -12,20 +12,11 @@ import pytest
 
 from server.fs import dir_watch
 from server.fs.dir_watch import DirectoryWatcher
+from tests.server.test_fs_watch import own_inotify_watches
 
 WAIT_SECONDS = 10.0
 QUIET_SECONDS = 0.3
 """How long nothing must arrive for a test to conclude that an event was not reported."""
-
-
-def own_inotify_watches() -> int:
-    count = 0
-    for fd in os.listdir("/proc/self/fdinfo"):
-        try:
-            count += Path(f"/proc/self/fdinfo/{fd}").read_text().count("inotify wd:")
-        except OSError:
-            continue
-    return count
 
 
 async def next_batch(watcher: DirectoryWatcher, timeout: float = WAIT_SECONDS) -> set[str] | None:
